@@ -1,0 +1,24 @@
+/**
+ * Agent worker entry: reads the configuration once, then registers with LiveKit for explicit
+ * dispatch under AGENT_NAME. Each call runs `job.ts` in a process of its own.
+ */
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cli, ServerOptions } from '@livekit/agents';
+import { loadConfig } from '../common/config.js';
+import { agentConfigSchema } from './config.js';
+
+const config = loadConfig(agentConfigSchema);
+
+cli.runApp(
+  new ServerOptions({
+    // Same extension as this file: job.ts under tsx, job.js when compiled.
+    agent: fileURLToPath(new URL(`./job${extname(import.meta.url)}`, import.meta.url)),
+    agentName: config.AGENT_NAME,
+    wsURL: config.LIVEKIT_URL,
+    apiKey: config.LIVEKIT_API_KEY,
+    apiSecret: config.LIVEKIT_API_SECRET,
+    port: config.AGENT_HEALTH_PORT,
+    logLevel: config.LOG_LEVEL,
+  }),
+);

@@ -1,0 +1,42 @@
+/**
+ * Builds the voice pipeline for one call: on-device VAD and end-of-turn model, the configured
+ * providers, barge-in on. Pure factories: tests and benchmarks build them without a room.
+ */
+import { inference, voice } from '@livekit/agents';
+import type { AgentConfig } from './config.js';
+import type { Providers } from './providers.js';
+
+export const DEFAULT_INSTRUCTIONS =
+  'You are a helpful voice assistant. Answer in one to three short spoken sentences, ' +
+  'in plain words without markdown, lists or emoji.';
+
+export function createAssistant(instructions: string | undefined): voice.Agent {
+  return new voice.Agent({ instructions: instructions?.trim() || DEFAULT_INSTRUCTIONS });
+}
+
+export function createVoiceSession(providers: Providers, config: AgentConfig): voice.AgentSession {
+  const endpointing = {
+    ...(config.ENDPOINTING_MIN_DELAY_MS !== undefined && {
+      minDelay: config.ENDPOINTING_MIN_DELAY_MS,
+    }),
+    ...(config.ENDPOINTING_MAX_DELAY_MS !== undefined && {
+      maxDelay: config.ENDPOINTING_MAX_DELAY_MS,
+    }),
+  };
+  return new voice.AgentSession({
+    ...providers,
+    vad: new inference.VAD(
+      config.VAD_MIN_SILENCE_MS !== undefined
+        ? { minSilenceDuration: config.VAD_MIN_SILENCE_MS }
+        : {},
+    ),
+    turnHandling: {
+      // 'v1-mini' is the on-device model; the bigger one is served by LiveKit Cloud only.
+      turnDetection: new inference.TurnDetector({ version: 'v1-mini' }),
+      endpointing,
+      // 'adaptive' interruption detection runs in LiveKit Cloud; VAD-based barge-in runs here.
+      interruption: { enabled: true, mode: 'vad' },
+      preemptiveGeneration: { enabled: config.PREEMPTIVE_GENERATION },
+    },
+  });
+}

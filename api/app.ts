@@ -1,0 +1,36 @@
+/**
+ * Builds the Hono app from its dependencies, so tests call `app.request(...)` without a server.
+ */
+import { OpenAPIHono } from '@hono/zod-openapi';
+import type { Logger } from 'pino';
+import type { ApiConfig } from './config.js';
+import { apiError, renderError } from './errors.js';
+import type { LivekitGateway } from './livekit.js';
+import { healthRoutes } from './routes/health.js';
+import { sessionRoutes } from './routes/sessions.js';
+import type { SessionTokens } from './session-tokens.js';
+
+export interface AppDeps {
+  config: ApiConfig;
+  livekit: LivekitGateway;
+  sessionTokens: SessionTokens;
+  logger: Logger;
+  version: string;
+}
+
+export function createApp(deps: AppDeps) {
+  const app = new OpenAPIHono();
+  app.route('/', healthRoutes(deps));
+  app.route('/', sessionRoutes(deps));
+  app.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: { title: 'Voice agent server API', version: deps.version },
+  });
+  app.notFound(() => {
+    throw apiError(404, 'not_found', 'No such route.');
+  });
+  app.onError((error, c) =>
+    renderError(error, c, (err) => deps.logger.error({ err }, 'unhandled error')),
+  );
+  return app;
+}

@@ -1,0 +1,33 @@
+/** API entry: reads the configuration once, wires the parts, serves HTTP. */
+import { serve } from '@hono/node-server';
+import { pino } from 'pino';
+import { loadConfig } from '../common/config.js';
+import packageJson from '../package.json' with { type: 'json' };
+import { createApp } from './app.js';
+import { apiConfigSchema } from './config.js';
+import { createLivekitGateway } from './livekit.js';
+import { createSessionTokens } from './session-tokens.js';
+
+const config = loadConfig(apiConfigSchema);
+const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api' } });
+
+const app = createApp({
+  config,
+  livekit: createLivekitGateway(config),
+  sessionTokens: createSessionTokens(config.LIVEKIT_API_SECRET),
+  logger,
+  version: packageJson.version,
+});
+
+const server = serve(
+  { fetch: app.fetch, port: config.API_PORT, hostname: config.API_HOST },
+  (info) => logger.info({ port: info.port, host: config.API_HOST }, 'API listening'),
+);
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    logger.info({ signal }, 'shutting down');
+    server.close(() => process.exit(0));
+    setTimeout(() => process.exit(0), 5000).unref();
+  });
+}

@@ -1,0 +1,45 @@
+/**
+ * `npm start`: the whole stack on this machine with the default ports. Reads `.env` when present.
+ * Starts the bundled LiveKit server unless LIVEKIT_URL names another one. Ctrl-C stops everything;
+ * so does any one process dying.
+ */
+import { existsSync } from 'node:fs';
+import { startStack } from './stack.js';
+
+if (existsSync('.env')) process.loadEnvFile('.env');
+
+const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
+const localLivekit = !process.env.LIVEKIT_URL;
+
+const stack = await startStack({
+  env: process.env,
+  localLivekit,
+  ports: {
+    livekit: 7880,
+    livekitTcp: 7881,
+    udp: [50000, 50100],
+    api: port('API_PORT', 8000),
+    agentHealth: port('AGENT_HEALTH_PORT', 8081),
+  },
+  onLog: (service, line) => console.log(`[${service.padEnd(7)}] ${line}`),
+}).catch((error: Error) => {
+  console.error(`[start  ] ${error.message}`);
+  process.exit(1);
+});
+
+console.log(`[start  ] ready: API ${stack.apiUrl}, LiveKit ${stack.livekitUrl}. Ctrl-C stops.`);
+
+let stopping = false;
+const stopAll = async (exitCode: number) => {
+  if (stopping) return;
+  stopping = true;
+  await stack.stop();
+  process.exit(exitCode);
+};
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+stack.exited.then(({ service, code }) => {
+  if (stopping) return;
+  console.error(`[start  ] ${service} exited (code ${code}); stopping the rest`);
+  void stopAll(1);
+});

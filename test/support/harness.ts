@@ -1,0 +1,89 @@
+/**
+ * The end-to-end harness: a real livekit-server, the API and the agent worker (through the same
+ * `startStack` as `npm start`), with the providers replaced by local servers that speak their
+ * wire protocols. Everything listens on free loopback ports; logs go to test-artifacts/logs.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { type Stack, startStack } from '../../scripts/stack.js';
+import { type DeepgramServer, startDeepgramServer } from '../providers/deepgram.js';
+import { type OpenAIServer, startOpenAIServer } from '../providers/openai.js';
+
+export interface TestStack extends Stack {
+  openai: OpenAIServer;
+  deepgram: DeepgramServer;
+  logDir: string;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A window of UDP ports for WebRTC media, away from the ephemeral range the OS hands out. */
+function udpWindow(size = 40): [number, number] {
+  const start = 20_000 + Math.floor(Math.random() * 500) * 50;
+  return [start, start + size - 1];
+}
+
+export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestStack> {
+  const [openai, deepgram] = await Promise.all([startOpenAIServer(), startDeepgramServer()]);
+  const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
+  const logDir = join('test-artifacts', 'logs', runId);
+  mkdirSync(logDir, { recursive: true });
+  const logs = new Map<string, NodeJS.WritableStream>();
+  const onLog = (service: string, line: string) => {
+    let file = logs.get(service);
+    if (!file) {
+      file = createWriteStream(join(logDir, `${service}.log`));
+      logs.set(service, file);
+    }
+    file.write(`${line}\n`);
+  };
+
+  try {
+    const stack = await startStack({
+      localLivekit: true,
+      onLog,
+      ports: {
+        livekit: await freePort(),
+        livekitTcp: await freePort(),
+        udp: udpWindow(),
+        api: await freePort(),
+        agentHealth: await freePort(),
+      },
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        // A name of its own, so a developer's running worker never takes the test's calls.
+        AGENT_NAME: `test-agent-${process.pid}`,
+        OPENAI_API_KEY: 'test-openai-key',
+        LLM_BASE_URL: openai.url,
+        LLM_MODEL: 'test-llm',
+        TTS_BASE_URL: openai.url,
+        DEEPGRAM_API_KEY: 'test-deepgram-key',
+        DEEPGRAM_BASE_URL: deepgram.url,
+        LOG_LEVEL: 'debug',
+        ...env,
+      },
+    });
+    return {
+      ...stack,
+      openai,
+      deepgram,
+      logDir,
+      async stop() {
+        await stack.stop();
+        await Promise.all([openai.close(), deepgram.close()]);
+        for (const file of logs.values()) file.end();
+      },
+    };
+  } catch (error) {
+    await Promise.all([openai.close(), deepgram.close()]);
+    throw new Error(`${(error as Error).message} (logs in ${logDir})`);
+  }
+}

@@ -1,0 +1,31 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: [
+            'agent/**/*.test.ts',
+            'api/**/*.test.ts',
+            'common/**/*.test.ts',
+            'test/unit/**/*.test.ts',
+          ],
+          testTimeout: 20_000,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
+          pool: 'forks',
+          // One stack at a time: the e2e files share this two-core machine.
+          poolOptions: { forks: { singleFork: true } },
+        },
+      },
+    ],
+  },
+});
