@@ -20,5 +20,7 @@ cli.runApp(
     apiSecret: config.LIVEKIT_API_SECRET,
     port: config.AGENT_HEALTH_PORT,
     logLevel: config.LOG_LEVEL,
+    // A worker is a server: it keeps retrying (every 10 s at most) until LiveKit is back.
+    maxRetry: Number.POSITIVE_INFINITY,
   }),
 );

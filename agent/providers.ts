@@ -5,7 +5,7 @@
 import type { llm, stt, tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
-import { describeProviders, type ProvidersConfig } from '../common/config.js';
+import { describeProviders, missingSettings, type ProvidersConfig } from '../common/config.js';
 
 export interface Providers {
   stt: stt.STT;
@@ -18,7 +18,7 @@ export class MissingProviderError extends Error {
   override name = 'MissingProviderError';
   readonly code = 'provider_not_configured';
   constructor(readonly missing: string[]) {
-    super(`Provider configuration missing: set ${missing.join(', ')}`);
+    super(`Provider configuration missing: set ${missing.join('; ')}`);
   }
 }
 
@@ -29,14 +29,19 @@ export class MissingProviderError extends Error {
 const KEYLESS_SERVER_KEY = 'no-key';
 
 export function createProviders(config: ProvidersConfig): Providers {
-  const status = describeProviders(config);
-  const missing = [status.stt, status.llm, status.tts].flatMap((stage) => stage.missing);
+  const missing = missingSettings(describeProviders(config));
   if (missing.length > 0) throw new MissingProviderError(missing);
 
   const apiKey = config.OPENAI_API_KEY ?? KEYLESS_SERVER_KEY;
   return {
     stt: config.STT_BASE_URL
-      ? new openai.STT({ baseURL: config.STT_BASE_URL, apiKey, model: config.STT_MODEL })
+      ? new openai.STT({
+          baseURL: config.STT_BASE_URL,
+          apiKey,
+          model: config.STT_MODEL,
+          // Compatible servers offer /audio/transcriptions, not OpenAI's realtime socket.
+          useRealtime: false,
+        })
       : new deepgram.STT({
           apiKey: config.DEEPGRAM_API_KEY,
           baseUrl: config.DEEPGRAM_BASE_URL,

@@ -1,33 +1,40 @@
 /** The API's configuration: LiveKit, providers (for /health and chat), HTTP and store settings. */
-import { z } from 'zod';
-import { livekitSchema, providersSchema } from '../common/config.js';
+import type { z } from 'zod';
+import { DEV_LIVEKIT_SECRET, env, livekitSchema, providersSchema } from '../common/config.js';
 
-const list = z
-  .string()
-  .optional()
-  .transform((value) =>
-    (value ?? '')
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
-
-export const apiConfigSchema = livekitSchema.extend(providersSchema.shape).extend({
-  API_PORT: z.coerce.number().int().min(0).max(65_535).default(8000),
-  API_HOST: z.string().default('127.0.0.1'),
-  API_KEYS: list,
-  CORS_ORIGINS: list,
-  PUBLIC_URL: z.string().url().optional(),
-  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
-  /** Lifetime of a participant token; clients refresh it through /token. */
-  PARTICIPANT_TOKEN_TTL_S: z.coerce.number().int().min(60).max(86_400).default(900),
-  /** Lifetime of a session token (the key to a session's events, transcript and chat). */
-  SESSION_TOKEN_TTL_S: z.coerce
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 86_400)
-    .default(4 * 3600),
-});
+export const apiConfigSchema = livekitSchema
+  .extend(providersSchema.shape)
+  .extend({
+    /** The LiveKit URL browsers connect to, when it differs from LIVEKIT_URL (docker, proxies). */
+    LIVEKIT_PUBLIC_URL: env.optionalUrl,
+    API_PORT: env.integer(8000, 0, 65_535),
+    API_HOST: env.text('127.0.0.1'),
+    /** When set, creating sessions needs one of these keys. */
+    API_KEYS: env.list,
+    CORS_ORIGINS: env.list,
+    /** Origin clients reach the API at, for the URLs it hands out (no trailing slash needed). */
+    PUBLIC_URL: env.optionalUrl.transform((value) => value?.replace(/\/+$/, '')),
+    LOG_LEVEL: env.logLevel,
+    NODE_ENV: env.text('development'),
+    /** Lifetime of a participant token; clients refresh it through /token. */
+    PARTICIPANT_TOKEN_TTL_S: env.integer(900, 60, 86_400),
+    /** Lifetime of a session token (the key to a session's events, transcript and chat). */
+    SESSION_TOKEN_TTL_S: env.integer(4 * 3600, 60, 7 * 86_400),
+  })
+  .superRefine((config, ctx) => {
+    if (config.NODE_ENV !== 'production') return;
+    // Session tokens are signed with a key derived from this secret: the public dev one would let
+    // anyone forge them.
+    if (config.LIVEKIT_API_SECRET === DEV_LIVEKIT_SECRET) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LIVEKIT_API_SECRET'],
+        message: 'the development secret is not allowed in production',
+      });
+    }
+    if (config.API_KEYS.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required in production' });
+    }
+  });
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

@@ -24,6 +24,15 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message }, timestamp: new Date().toISOString() };
 }
 
+/**
+ * Codes for the errors Hono raises on its own before a route runs (malformed JSON is a 400 from
+ * its validator, a body of another media type a 415), so they read like the API's own.
+ */
+const codeForStatus: Partial<Record<number, string>> = {
+  400: 'invalid_request',
+  415: 'unsupported_media_type',
+};
+
 export function renderError(
   error: Error,
   c: Context,
@@ -32,7 +41,8 @@ export function renderError(
   if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
-    return c.json(errorBody(`http_${status}`, error.message || 'Request failed'), status);
+    const code = codeForStatus[status] ?? `http_${status}`;
+    return c.json(errorBody(code, error.message || 'Request failed'), status);
   }
   log(error);
   return c.json(errorBody('internal_error', 'Internal server error'), 500);

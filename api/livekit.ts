@@ -24,12 +24,14 @@ export interface LivekitGateway {
 /** How long an empty room lives: long enough for a page reload to rejoin. */
 const EMPTY_ROOM_TIMEOUT_S = 120;
 
-export function createLivekitGateway(config: LivekitConfig): LivekitGateway {
+export function createLivekitGateway(
+  config: LivekitConfig & { LIVEKIT_PUBLIC_URL?: string | undefined },
+): LivekitGateway {
   const httpUrl = config.LIVEKIT_URL.replace(/^ws/, 'http');
   const rooms = new RoomServiceClient(httpUrl, config.LIVEKIT_API_KEY, config.LIVEKIT_API_SECRET);
 
   return {
-    url: config.LIVEKIT_URL,
+    url: config.LIVEKIT_PUBLIC_URL ?? config.LIVEKIT_URL,
     async createRoomWithAgent(roomName, metadata) {
       await rooms.createRoom({
         name: roomName,
@@ -62,12 +64,15 @@ export function createLivekitGateway(config: LivekitConfig): LivekitGateway {
       return token.toJwt();
     },
     async isReachable(timeoutMs) {
-      const timeout = new Promise<false>((resolve) => setTimeout(resolve, timeoutMs, false));
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<false>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs, false);
+      });
       const listed = rooms.listRooms([]).then(
         () => true,
         () => false,
       );
-      return Promise.race([listed, timeout]);
+      return Promise.race([listed, timeout]).finally(() => clearTimeout(timer));
     },
   };
 }

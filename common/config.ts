@@ -7,10 +7,10 @@
 import { z } from 'zod';
 
 /** Unset and empty variables are the same thing in a shell `.env` file. */
-const optional = z.preprocess(
-  (value) => (typeof value === 'string' && value.trim() === '' ? undefined : value),
-  z.string().trim().optional(),
-);
+const blankIsUnset = (value: unknown) =>
+  typeof value === 'string' && value.trim() === '' ? undefined : value;
+
+const optional = z.preprocess(blankIsUnset, z.string().trim().optional());
 const withDefault = (fallback: string) => optional.transform((value) => value ?? fallback);
 const optionalUrl = optional.refine(
   (value) => value === undefined || URL.canParse(value),
@@ -18,10 +18,44 @@ const optionalUrl = optional.refine(
 );
 const url = (fallback: string) => optionalUrl.transform((value) => value ?? fallback);
 
+/** Field builders for environment schemas: every one treats an empty value as unset. */
+export const env = {
+  text: withDefault,
+  optionalText: optional,
+  url,
+  optionalUrl,
+  integer: (fallback: number, min: number, max: number) =>
+    z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).default(fallback)),
+  optionalInteger: (min: number, max: number) =>
+    z.preprocess(blankIsUnset, z.coerce.number().int().min(min).max(max).optional()),
+  flag: (fallback: boolean) =>
+    z.preprocess(
+      blankIsUnset,
+      z
+        .enum(['true', 'false', '1', '0'])
+        .optional()
+        .transform((value) => (value === undefined ? fallback : value === 'true' || value === '1')),
+    ),
+  /** Comma-separated values. */
+  list: optional.transform((value) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ),
+  logLevel: z.preprocess(
+    blankIsUnset,
+    z.enum(['trace', 'debug', 'info', 'warn', 'error']).default('info'),
+  ),
+};
+
+/** The dev server's secret from livekit.yaml: public, so never acceptable in production. */
+export const DEV_LIVEKIT_SECRET = 'devsecret-change-me-0123456789abcdef';
+
 export const livekitSchema = z.object({
   LIVEKIT_URL: url('ws://127.0.0.1:7880'),
   LIVEKIT_API_KEY: withDefault('devkey'),
-  LIVEKIT_API_SECRET: withDefault('devsecret-change-me-0123456789abcdef'),
+  LIVEKIT_API_SECRET: withDefault(DEV_LIVEKIT_SECRET),
   AGENT_NAME: withDefault('voice-agent'),
 });
 
@@ -56,12 +90,17 @@ export function loadConfig<T extends z.ZodType>(
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
+/** A stage's missing setting: the variable, or the base URL of a server that needs none. */
+export interface MissingSetting {
+  variable: string;
+  alternative: string;
+}
+
 export interface ProviderStatus {
   name: string;
   configured: boolean;
   model?: string;
-  /** What to set to make it work, in words a user can act on. */
-  missing: string[];
+  missing?: MissingSetting;
 }
 
 export interface ProvidersStatus {
@@ -75,26 +114,42 @@ export interface ProvidersStatus {
  * setup: local OpenAI-compatible servers (LM Studio, Ollama, vLLM) usually take no key.
  */
 export function describeProviders(config: ProvidersConfig): ProvidersStatus {
-  const openai = (baseURL: string | undefined, model: string, variable: string) => {
+  const openai = (baseURL: string | undefined, model: string, alternative: string) => {
     const configured = config.OPENAI_API_KEY !== undefined || baseURL !== undefined;
     return {
       name: baseURL ? 'openai-compatible' : 'openai',
       configured,
       model,
-      missing: configured ? [] : [`OPENAI_API_KEY (or ${variable} for a local server)`],
+      ...(!configured && { missing: { variable: 'OPENAI_API_KEY', alternative } }),
     };
   };
+  const deepgramConfigured = config.DEEPGRAM_API_KEY !== undefined;
   const stt: ProviderStatus = config.STT_BASE_URL
     ? openai(config.STT_BASE_URL, config.STT_MODEL, 'STT_BASE_URL')
     : {
         name: 'deepgram',
-        configured: config.DEEPGRAM_API_KEY !== undefined,
+        configured: deepgramConfigured,
         model: 'nova-3',
-        missing: config.DEEPGRAM_API_KEY ? [] : ['DEEPGRAM_API_KEY (or STT_BASE_URL)'],
+        ...(!deepgramConfigured && {
+          missing: { variable: 'DEEPGRAM_API_KEY', alternative: 'STT_BASE_URL' },
+        }),
       };
   return {
     stt,
     llm: openai(config.LLM_BASE_URL, config.LLM_MODEL, 'LLM_BASE_URL'),
     tts: openai(config.TTS_BASE_URL, config.TTS_MODEL, 'TTS_BASE_URL'),
   };
+}
+
+/** What to set, one entry per variable: `OPENAI_API_KEY (or LLM_BASE_URL, TTS_BASE_URL)`. */
+export function missingSettings(status: ProvidersStatus): string[] {
+  const alternatives = new Map<string, string[]>();
+  for (const { missing } of [status.stt, status.llm, status.tts]) {
+    if (!missing) continue;
+    alternatives.set(missing.variable, [
+      ...(alternatives.get(missing.variable) ?? []),
+      missing.alternative,
+    ]);
+  }
+  return [...alternatives].map(([variable, others]) => `${variable} (or ${others.join(', ')})`);
 }

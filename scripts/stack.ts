@@ -33,6 +33,7 @@ export interface StackOptions {
 export interface Stack {
   apiUrl: string;
   livekitUrl: string;
+  ports: StackPorts;
   /** Settles when any process exits on its own, naming it. */
   exited: Promise<{ service: string; code: number | null }>;
   stop(): Promise<void>;
@@ -161,7 +162,7 @@ export async function startStack({
           ),
       ),
     );
-    return { apiUrl, livekitUrl, exited, stop };
+    return { apiUrl, livekitUrl, ports, exited, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -9,6 +9,7 @@ import {
   createSessionResponseSchema,
   errorBodySchema,
 } from '../../common/protocol.js';
+import { requireApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
 import { validationHook } from '../validation.js';
@@ -30,6 +31,10 @@ const createSessionRoute = createRoute({
       description: 'Created',
       content: { 'application/json': { schema: createSessionResponseSchema } },
     },
+    401: {
+      description: 'API key missing or not valid (when API_KEYS is set)',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
     400: {
       description: 'Invalid body',
       content: { 'application/json': { schema: errorBodySchema } },
@@ -43,6 +48,7 @@ const createSessionRoute = createRoute({
 
 export function sessionRoutes({ config, livekit, sessionTokens, logger }: AppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.use('/api/sessions', requireApiKey(config.API_KEYS));
 
   app.openapi(createSessionRoute, async (c) => {
     const body = c.req.valid('json') ?? {};

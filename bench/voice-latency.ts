@@ -1,0 +1,52 @@
+/**
+ * Voice-to-voice latency as a caller sees it: end of the caller's speech → first agent audio
+ * frame above the speech threshold, over N turns through the real stack, with the provider test
+ * servers answering at zero latency. `npm run bench -- --turns 10`
+ */
+import { parseArgs } from 'node:util';
+import { ScriptedCaller } from '../test/support/caller.js';
+import { startTestStack } from '../test/support/harness.js';
+
+const { values } = parseArgs({ options: { turns: { type: 'string', default: '10' } } });
+const turns = Number(values.turns);
+const QUESTIONS = [
+  'What is the capital of France?',
+  'How tall is the Eiffel tower?',
+  'What river runs through Paris?',
+  'When was the Louvre opened?',
+  'What is the population of Lyon?',
+];
+
+const percentile = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
+
+const stack = await startTestStack();
+try {
+  const caller = await ScriptedCaller.join(stack.apiUrl);
+  await caller.waitForTurnState('idle', 0, 30_000);
+  const latencies: number[] = [];
+  for (let turn = 0; turn < turns; turn++) {
+    const question = QUESTIONS[turn % QUESTIONS.length] as string;
+    stack.deepgram.scriptTranscripts([question]);
+    const speechEnd = await caller.say(question);
+    const firstAudio = await caller.waitForAgentSpeech(speechEnd);
+    latencies.push(firstAudio - speechEnd);
+    await caller.waitForTurnState('idle', firstAudio, 30_000);
+  }
+  await caller.leave();
+
+  const sorted = [...latencies].sort((a, b) => a - b);
+  console.log(`voice-to-voice over ${turns} turns, provider latencies 0 ms (framework endpointing defaults)`);
+  console.log('| figure | ms |\n|---|---|');
+  for (const [name, value] of [
+    ['median', percentile(sorted, 50)],
+    ['p95', percentile(sorted, 95)],
+    ['min', sorted[0]],
+    ['max', sorted.at(-1)],
+  ] as const) {
+    console.log(`| ${name} | ${Math.round(value ?? Number.NaN)} |`);
+  }
+  console.log(`turns: ${latencies.map(Math.round).join(', ')}`);
+} finally {
+  await stack.stop();
+}
