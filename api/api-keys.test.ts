@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
+import type { ErrorBody } from '../common/protocol.js';
 import { requireApiKey } from './api-keys.js';
 import { renderError } from './errors.js';
 
@@ -13,6 +14,8 @@ function guardedApp(keys: string[]) {
 
 const post = (app: Hono, headers: Record<string, string> = {}) =>
   app.request('/guarded', { method: 'POST', headers });
+
+const errorCode = async (response: Response) => ((await response.json()) as ErrorBody).error.code;
 
 describe('requireApiKey', () => {
   it('lets everything through when no keys are configured', async () => {
@@ -29,11 +32,15 @@ describe('requireApiKey', () => {
     const app = guardedApp(['key-one']);
     const missing = await post(app);
     expect(missing.status).toBe(401);
-    expect((await missing.json()).error.code).toBe('api_key_required');
-    for (const headers of [{ authorization: 'Bearer key-on' }, { 'x-api-key': 'key-one ' + 'x' }]) {
+    expect(await errorCode(missing)).toBe('api_key_required');
+    const wrongKeys: Record<string, string>[] = [
+      { authorization: 'Bearer key-on' },
+      { 'x-api-key': 'key-onex' },
+    ];
+    for (const headers of wrongKeys) {
       const wrong = await post(app, headers);
       expect(wrong.status).toBe(401);
-      expect((await wrong.json()).error.code).toBe('invalid_api_key');
+      expect(await errorCode(wrong)).toBe('invalid_api_key');
     }
   });
 });

@@ -6,7 +6,12 @@ import { decode } from 'hono/jwt';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../common/config.js';
-import type { CreateSessionResponse, HealthResponse, JobMetadata } from '../common/protocol.js';
+import type {
+  CreateSessionResponse,
+  ErrorBody,
+  HealthResponse,
+  JobMetadata,
+} from '../common/protocol.js';
 import { createApp } from './app.js';
 import { apiConfigSchema } from './config.js';
 import { createLivekitGateway, type LivekitGateway } from './livekit.js';
@@ -317,7 +322,7 @@ describe('POST /api/sessions with API_KEYS set', () => {
     const { app, livekit } = buildApp({ API_KEYS: 'secret-key' });
     const refused = await app.request('/api/sessions', { method: 'POST' });
     expect(refused.status).toBe(401);
-    expect((await refused.json()).error.code).toBe('api_key_required');
+    expect(((await refused.json()) as ErrorBody).error.code).toBe('api_key_required');
     expect(livekit.createdRooms).toHaveLength(0);
 
     const created = await app.request('/api/sessions', {

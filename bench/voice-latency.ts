@@ -1,14 +1,21 @@
 /**
  * Voice-to-voice latency as a caller sees it: end of the caller's speech → first agent audio
  * frame above the speech threshold, over N turns through the real stack, with the provider test
- * servers answering at zero latency. `npm run bench -- --turns 10`
+ * servers answering at zero latency. `npm run bench -- --turns 10 [--set ENDPOINTING_MAX_DELAY_MS=500]`
  */
 import { parseArgs } from 'node:util';
 import { ScriptedCaller } from '../test/support/caller.js';
 import { startTestStack } from '../test/support/harness.js';
 
-const { values } = parseArgs({ options: { turns: { type: 'string', default: '10' } } });
+const { values } = parseArgs({
+  options: {
+    turns: { type: 'string', default: '10' },
+    /** Agent settings for this run, e.g. `--set ENDPOINTING_MAX_DELAY_MS=500`. */
+    set: { type: 'string', multiple: true, default: [] },
+  },
+});
 const turns = Number(values.turns);
+const settings = Object.fromEntries(values.set.map((pair) => pair.split('=', 2)));
 const QUESTIONS = [
   'What is the capital of France?',
   'How tall is the Eiffel tower?',
@@ -20,7 +27,7 @@ const QUESTIONS = [
 const percentile = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 
-const stack = await startTestStack();
+const stack = await startTestStack(settings);
 try {
   const caller = await ScriptedCaller.join(stack.apiUrl);
   await caller.waitForTurnState('idle', 0, 30_000);
@@ -36,7 +43,8 @@ try {
   await caller.leave();
 
   const sorted = [...latencies].sort((a, b) => a - b);
-  console.log(`voice-to-voice over ${turns} turns, provider latencies 0 ms (framework endpointing defaults)`);
+  const described = values.set.length > 0 ? values.set.join(' ') : 'framework defaults';
+  console.log(`voice-to-voice over ${turns} turns, provider latencies 0 ms, ${described}`);
   console.log('| figure | ms |\n|---|---|');
   for (const [name, value] of [
     ['median', percentile(sorted, 50)],
