@@ -18,6 +18,8 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
+          // rtc-node logs at debug level unless NODE_ENV is production; the callers' logs are noise.
+          env: { NODE_ENV: 'production' },
           include: ['test/e2e/**/*.test.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -7,6 +7,8 @@ import { env, livekitSchema, providersSchema } from '../common/config.js';
 
 export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).extend({
   AGENT_HEALTH_PORT: env.integer(8081, 0, 65_535),
+  /** Where the agent reports session events (the API's ingest). */
+  API_URL: env.url('http://127.0.0.1:8000'),
   LOG_LEVEL: env.logLevel,
   /** Trailing silence before the on-device VAD reports the end of speech. */
   VAD_MIN_SILENCE_MS: env.optionalInteger(0, 10_000),

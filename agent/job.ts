@@ -1,14 +1,19 @@
 /**
  * One call: the job process entry. Reads the session from the dispatch metadata, builds the
- * pipeline, joins the room and keeps the turn-taking state visible on the agent participant.
+ * pipeline, joins the room, and reports everything that happens to the session's event log.
  */
-import { defineAgent, type JobContext, log, voice } from '@livekit/agents';
+import { defineAgent, type JobContext, log } from '@livekit/agents';
 import { loadConfig } from '../common/config.js';
-import { jobMetadataSchema, TURN_STATE_ATTRIBUTE } from '../common/protocol.js';
+import { jobMetadataSchema, TURN_STATE_ATTRIBUTE, type TurnState } from '../common/protocol.js';
 import { type AgentConfig, agentConfigSchema } from './config.js';
+import { EventReporter } from './event-reporter.js';
 import { createProviders, MissingProviderError } from './providers.js';
 import { createAssistant, createVoiceSession } from './session.js';
-import { TurnStateTracker } from './turn-state.js';
+import { reportSessionEvents } from './session-events.js';
+import { tapSpokenText } from './spoken-text.js';
+
+/** How long the job waits for the last events to reach the API when the call ends. */
+const EVENT_FLUSH_TIMEOUT_MS = 3000;
 
 /**
  * How long after the user stops speaking the agent may still start its reply: the longest
@@ -21,6 +26,13 @@ export default defineAgent({
     const config = loadConfig(agentConfigSchema);
     const metadata = jobMetadataSchema.parse(JSON.parse(ctx.job.metadata || '{}'));
     const logger = log().child({ sessionId: metadata.sessionId, room: ctx.room.name });
+    const events = new EventReporter({
+      apiUrl: config.API_URL,
+      sessionId: metadata.sessionId,
+      ingestToken: metadata.ingestToken,
+      log: logger,
+    });
+    ctx.addShutdownCallback(() => events.close(EVENT_FLUSH_TIMEOUT_MS));
 
     let providers: ReturnType<typeof createProviders>;
     try {
@@ -28,47 +40,43 @@ export default defineAgent({
     } catch (error) {
       if (!(error instanceof MissingProviderError)) throw error;
       logger.error({ code: error.code, missing: error.missing }, error.message);
+      events.report({
+        event_type: 'error',
+        error_code: error.code,
+        error_message: error.message,
+        recoverable: false,
+      });
       ctx.shutdown(error.code);
       return;
     }
 
     const session = createVoiceSession(providers, config);
-    const turnState = publishTurnState(ctx, session, settleAfterMs(config));
+    const publishTurnState = turnStatePublisher(ctx);
+    const feed = reportSessionEvents(session, events, {
+      settleAfterMs: settleAfterMs(config),
+      onTurnState: publishTurnState,
+    });
+    events.report({ event_type: 'session_started', room_name: ctx.job.room?.name ?? '' });
     await session.start({ agent: createAssistant(metadata.instructions), room: ctx.room });
+    tapSpokenText(session, feed.reportSpokenText);
     await ctx.connect();
-    turnState.flush();
+    publishTurnState();
     logger.info('agent joined the call');
   },
 });
 
 /**
- * Mirrors the turn state into a participant attribute. States change before the agent has joined
- * (the session starts first), so the latest one is published again once connected.
+ * Mirrors the turn state into a participant attribute, for LiveKit clients that do not follow the
+ * API's feed. States change before the agent has joined (the session starts first), so calling it
+ * without a state publishes the latest one again once connected.
  */
-function publishTurnState(
-  ctx: JobContext,
-  session: voice.AgentSession,
-  settleAfterMs: number,
-): { flush(): void } {
-  const tracker = new TurnStateTracker();
-  let settleTimer: NodeJS.Timeout | undefined;
-  const flush = () => {
-    const state = tracker.current;
-    if (!state || !ctx.room.isConnected || !ctx.room.localParticipant) return;
+function turnStatePublisher(ctx: JobContext): (state?: TurnState) => void {
+  let latest: TurnState | undefined;
+  return (state) => {
+    latest = state ?? latest;
+    if (!latest || !ctx.room.isConnected || !ctx.room.localParticipant) return;
     ctx.room.localParticipant
-      .setAttributes({ [TURN_STATE_ATTRIBUTE]: state })
+      .setAttributes({ [TURN_STATE_ATTRIBUTE]: latest })
       .catch((error: unknown) => log().warn({ error }, 'could not publish the turn state'));
   };
-  session.on(voice.AgentSessionEventTypes.UserStateChanged, (event) => {
-    if (tracker.update({ user: event.newState })) flush();
-    clearTimeout(settleTimer);
-    if (event.oldState === 'speaking') {
-      settleTimer = setTimeout(() => tracker.settle() && flush(), settleAfterMs);
-    }
-  });
-  session.on(voice.AgentSessionEventTypes.AgentStateChanged, (event) => {
-    if (tracker.update({ agent: event.newState })) flush();
-  });
-  session.on(voice.AgentSessionEventTypes.Close, () => clearTimeout(settleTimer));
-  return { flush };
 }

@@ -5,20 +5,16 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareHandler } from 'hono';
 import { apiError } from './errors.js';
+import { bearerToken } from './session-auth.js';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
-
-/** The key a request presents: `Authorization: Bearer <key>` or `X-API-Key: <key>`. */
-function presentedKey(authorization: string | undefined, apiKeyHeader: string | undefined) {
-  const bearer = authorization?.match(/^Bearer\s+(.+)$/i)?.[1];
-  return (bearer ?? apiKeyHeader)?.trim() || undefined;
-}
 
 export function requireApiKey(keys: readonly string[]): MiddlewareHandler {
   const accepted = keys.map(digest);
   return async function requireApiKey(c, next) {
     if (accepted.length === 0) return next();
-    const key = presentedKey(c.req.header('authorization'), c.req.header('x-api-key'));
+    // `Authorization: Bearer <key>`, or `X-API-Key: <key>`.
+    const key = bearerToken(c.req.header('authorization')) ?? c.req.header('x-api-key')?.trim();
     if (!key) {
       throw apiError(
         401,

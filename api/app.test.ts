@@ -2,9 +2,12 @@
  * The HTTP API through `app.request(...)`, without a server: the real app, real session tokens and
  * participant tokens, and LiveKit's room service replaced by an in-memory gateway.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { decode } from 'hono/jwt';
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../common/config.js';
 import type {
   CreateSessionResponse,
@@ -16,6 +19,8 @@ import { createApp } from './app.js';
 import { apiConfigSchema } from './config.js';
 import { createLivekitGateway, type LivekitGateway } from './livekit.js';
 import { createSessionTokens } from './session-tokens.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { SessionStore } from './store/types.js';
 
 const SECRET = 'test-livekit-secret-0123456789abcdef';
 const LIVEKIT_URL = 'ws://livekit.test:7880';
@@ -59,6 +64,18 @@ function testConfig(env: NodeJS.ProcessEnv = {}) {
   });
 }
 
+/** One store for the file: every test's sessions have their own random ids. */
+let store: SessionStore;
+let dataDir: string;
+beforeAll(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'app-test-'));
+  store = await openSqliteStore({ dataDir });
+});
+afterAll(async () => {
+  await store.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
 function buildApp(env: NodeJS.ProcessEnv = {}) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
@@ -66,6 +83,8 @@ function buildApp(env: NodeJS.ProcessEnv = {}) {
     config,
     livekit: livekit.gateway,
     sessionTokens: createSessionTokens(SECRET),
+    ingestTokens: createSessionTokens(SECRET, 'ingest'),
+    store,
     logger: pino({ level: 'silent' }),
     version: VERSION,
   });
@@ -125,13 +144,18 @@ describe('POST /api/sessions', () => {
     const withInstructions = await createSession(app, { instructions: 'Be brief.' });
     const without = await createSession(app, {});
 
+    const ingestToken = expect.any(String);
     expect(livekit.createdRooms).toStrictEqual([
       {
         roomName: withInstructions.roomName,
-        metadata: { sessionId: withInstructions.sessionId, instructions: 'Be brief.' },
+        metadata: { sessionId: withInstructions.sessionId, instructions: 'Be brief.', ingestToken },
       },
-      { roomName: without.roomName, metadata: { sessionId: without.sessionId } },
+      { roomName: without.roomName, metadata: { sessionId: without.sessionId, ingestToken } },
     ]);
+    // The job's ingest token names its session and is not a session token.
+    const token = livekit.createdRooms[1]?.metadata.ingestToken ?? '';
+    expect(await createSessionTokens(SECRET, 'ingest').verify(token)).toBe(without.sessionId);
+    expect(await createSessionTokens(SECRET, 'session').verify(token)).toBeNull();
   });
 
   it('hands out a short-lived participant token for that room that can only join and talk', async () => {
@@ -182,7 +206,10 @@ describe('POST /api/sessions', () => {
     const body = await createSession(app);
 
     expect(livekit.createdRooms).toStrictEqual([
-      { roomName: body.roomName, metadata: { sessionId: body.sessionId } },
+      {
+        roomName: body.roomName,
+        metadata: { sessionId: body.sessionId, ingestToken: expect.any(String) },
+      },
     ]);
   });
 
@@ -274,7 +301,7 @@ describe('GET /health', () => {
         llm: { name: 'openai-compatible', configured: true, model: 'qwen3' },
         tts: { name: 'openai', configured: false, model: 'gpt-4o-mini-tts' },
       },
-      store: 'none',
+      store: 'sqlite',
       version: VERSION,
       uptime_s: expect.any(Number),
       timestamp: expect.stringMatching(ISO_TIME),

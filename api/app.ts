@@ -6,22 +6,34 @@ import type { Logger } from 'pino';
 import type { ApiConfig } from './config.js';
 import { apiError, renderError } from './errors.js';
 import type { LivekitGateway } from './livekit.js';
+import { type EventStreamOptions, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
+import { ingestRoutes } from './routes/ingest.js';
 import { sessionRoutes } from './routes/sessions.js';
+import { transcriptRoutes } from './routes/transcript.js';
 import type { SessionTokens } from './session-tokens.js';
+import type { SessionStore } from './store/types.js';
 
 export interface AppDeps {
   config: ApiConfig;
   livekit: LivekitGateway;
   sessionTokens: SessionTokens;
+  /** Tokens that let an agent job append to its own session's log. */
+  ingestTokens: SessionTokens;
+  store: SessionStore;
   logger: Logger;
   version: string;
+  /** Tuning of the SSE feed; tests shorten the heartbeat and the slow-subscriber bound. */
+  eventStream?: EventStreamOptions;
 }
 
 export function createApp(deps: AppDeps) {
   const app = new OpenAPIHono();
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
+  app.route('/', eventRoutes(deps));
+  app.route('/', transcriptRoutes(deps));
+  app.route('/', ingestRoutes(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Voice agent server API', version: deps.version },

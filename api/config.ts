@@ -15,6 +15,8 @@ export const apiConfigSchema = livekitSchema
     /** Origin clients reach the API at, for the URLs it hands out (no trailing slash needed). */
     PUBLIC_URL: env.optionalUrl.transform((value) => value?.replace(/\/+$/, '')),
     LOG_LEVEL: env.logLevel,
+    /** Where the embedded store (SQLite) keeps sessions and their event logs. */
+    DATA_DIR: env.text('.data'),
     NODE_ENV: env.text('development'),
     /** Lifetime of a participant token; clients refresh it through /token. */
     PARTICIPANT_TOKEN_TTL_S: env.integer(900, 60, 86_400),

@@ -8,6 +8,8 @@ import { z } from 'zod';
 export const jobMetadataSchema = z.object({
   sessionId: z.string().min(1),
   instructions: z.string().max(20_000).optional(),
+  /** Lets the job append to this session's event log, and nothing else. */
+  ingestToken: z.string().min(1),
 });
 export type JobMetadata = z.infer<typeof jobMetadataSchema>;
 
@@ -64,3 +66,119 @@ export const healthResponseSchema = z.object({
   timestamp: z.string(),
 });
 export type HealthResponse = z.infer<typeof healthResponseSchema>;
+
+/* ---------------------------------------------------------------------------------------------
+ * Session events: the SSE feed's contract (DESIGN.md). The agent reports the bodies; the API's
+ * event log gives each one its session id and sequence number.
+ * ------------------------------------------------------------------------------------------- */
+
+export const TURN_STATES = ['idle', 'userSpeaking', 'processing', 'agentSpeaking'] as const;
+export const turnStateSchema = z.enum(TURN_STATES);
+export type TurnState = z.infer<typeof turnStateSchema>;
+
+const text = z.string().max(100_000);
+const msOrNull = z.number().min(0).nullable();
+
+export const sessionEventBodySchema = z.discriminatedUnion('event_type', [
+  z.object({ event_type: z.literal('session_started'), room_name: z.string() }),
+  z.object({
+    event_type: z.literal('state_change'),
+    new_state: turnStateSchema,
+    previous_state: turnStateSchema.nullable(),
+  }),
+  z.object({ event_type: z.literal('user_speaking') }),
+  z.object({
+    event_type: z.literal('transcription'),
+    text,
+    is_final: z.boolean(),
+    is_interruption: z.boolean(),
+  }),
+  z.object({ event_type: z.literal('agent_speaking'), text, turn_id: z.string() }),
+  z.object({
+    event_type: z.literal('agent_finished'),
+    turn_id: z.string(),
+    interrupted: z.boolean(),
+    text,
+  }),
+  z.object({
+    event_type: z.literal('conversation_item'),
+    role: z.enum(['user', 'assistant']),
+    text,
+    source: z.enum(['voice', 'text']),
+    item_id: z.string(),
+  }),
+  z.object({
+    event_type: z.literal('metrics'),
+    turn_id: z.string(),
+    end_of_utterance_ms: msOrNull,
+    stt_ms: msOrNull,
+    llm_ttft_ms: msOrNull,
+    tts_ttfb_ms: msOrNull,
+    voice_to_voice_ms: msOrNull,
+  }),
+  z.object({
+    event_type: z.literal('error'),
+    error_message: z.string().max(2000),
+    error_code: z.string().max(100),
+    recoverable: z.boolean(),
+  }),
+  z.object({ event_type: z.literal('session_ended'), reason: z.string().max(200) }),
+]);
+export type SessionEventBody = z.infer<typeof sessionEventBodySchema>;
+export type SessionEventType = SessionEventBody['event_type'];
+
+/** An event as it happened: the body and when (ISO 8601), before the log numbers it. */
+export type TimedEventBody = SessionEventBody & { timestamp: string };
+
+/** An event in the log and on the wire. */
+export type SessionEvent = SessionEventBody & {
+  session_id: string;
+  seq: number;
+  timestamp: string;
+};
+
+/** `POST /internal/sessions/:id/events`: what the agent sends, in the order it happened. */
+export const ingestRequestSchema = z.object({
+  events: z
+    .array(z.intersection(sessionEventBodySchema, z.object({ timestamp: z.iso.datetime() })))
+    .min(1)
+    .max(500),
+});
+
+/* --------------------------------------------------------------------------------------------
+ * Session resources
+ * ------------------------------------------------------------------------------------------ */
+
+export const sessionResponseSchema = z.object({
+  sessionId: z.string(),
+  roomName: z.string(),
+  state: turnStateSchema,
+  live: z.boolean(),
+  createdAt: z.string(),
+  lastActivityAt: z.string(),
+  endedAt: z.string().nullable(),
+});
+export type SessionResponse = z.infer<typeof sessionResponseSchema>;
+
+export const participantTokenResponseSchema = z.object({
+  sessionId: z.string(),
+  roomName: z.string(),
+  livekitUrl: z.string(),
+  participantToken: z.string(),
+  participantIdentity: z.string(),
+  expiresAt: z.string(),
+});
+export type ParticipantTokenResponse = z.infer<typeof participantTokenResponseSchema>;
+
+export const transcriptItemSchema = z.object({
+  item_id: z.string(),
+  role: z.enum(['user', 'assistant']),
+  text: z.string(),
+  source: z.enum(['voice', 'text']),
+  timestamp: z.string(),
+});
+export const transcriptResponseSchema = z.object({
+  sessionId: z.string(),
+  items: z.array(transcriptItemSchema),
+});
+export type TranscriptResponse = z.infer<typeof transcriptResponseSchema>;

@@ -30,71 +30,90 @@ export interface StackOptions {
   onLog: (service: string, line: string) => void;
 }
 
+export type ServiceName = 'livekit' | 'api' | 'agent';
+
 export interface Stack {
   apiUrl: string;
   livekitUrl: string;
   ports: StackPorts;
-  /** Settles when any process exits on its own, naming it. */
+  /** Settles when a process exits without being asked to, naming it. */
   exited: Promise<{ service: string; code: number | null }>;
+  /** Stops one process and starts it again, waiting until it is healthy. */
+  restart(service: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
 
-interface Service {
-  name: string;
-  child: ChildProcess;
-}
+/** One supervised process: started in a process group of its own, so stopping it also stops
+ * the children it forks (the agent's job processes). */
+class Service {
+  #child: ChildProcess | undefined;
+  #stopping = false;
 
-function startService(
-  name: string,
-  command: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  onLog: StackOptions['onLog'],
-): Service {
-  // A process group of its own, so stopping it also stops the agent's job processes.
-  const child = spawn(command, args, { cwd: ROOT, env, detached: true, stdio: 'pipe' });
-  for (const stream of [child.stdout, child.stderr]) {
-    createInterface({ input: stream }).on('line', (line) => onLog(name, line));
+  constructor(
+    readonly name: ServiceName,
+    private readonly command: string,
+    private readonly args: string[],
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly healthUrl: string,
+    private readonly onLog: StackOptions['onLog'],
+    private readonly onUnexpectedExit: (service: string, code: number | null) => void,
+  ) {}
+
+  async start(): Promise<void> {
+    this.#stopping = false;
+    const child = spawn(this.command, this.args, {
+      cwd: ROOT,
+      env: this.env,
+      detached: true,
+      stdio: 'pipe',
+    });
+    this.#child = child;
+    for (const stream of [child.stdout, child.stderr]) {
+      createInterface({ input: stream }).on('line', (line) => this.onLog(this.name, line));
+    }
+    child.once('exit', (code) => {
+      if (!this.#stopping) this.onUnexpectedExit(this.name, code);
+    });
+    await this.#waitUntilHealthy(child);
   }
-  return { name, child };
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    this.#stopping = true;
+    if (!child || child.exitCode !== null || child.signalCode !== null || !child.pid) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-(child.pid as number), signal);
+      } catch {
+        // already gone
+      }
+    };
+    signalGroup('SIGTERM');
+    const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_TIMEOUT_MS);
+    await exited;
+    clearTimeout(timer);
+    signalGroup('SIGKILL');
+  }
+
+  async #waitUntilHealthy(child: ChildProcess): Promise<void> {
+    const deadline = Date.now() + STARTUP_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      if (child.exitCode !== null) {
+        throw new Error(`${this.name} exited with code ${child.exitCode} while starting`);
+      }
+      const ok = await fetch(this.healthUrl, { signal: AbortSignal.timeout(1000) }).then(
+        (response) => response.ok,
+        () => false,
+      );
+      if (ok) return;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    throw new Error(`${this.name} did not become healthy at ${this.healthUrl} in time`);
+  }
 }
 
 const tsxEntry = (file: string) => ['--import', 'tsx', file];
-
-async function waitForHttp(url: string, service: Service): Promise<void> {
-  const deadline = Date.now() + STARTUP_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (service.child.exitCode !== null) {
-      throw new Error(`${service.name} exited with code ${service.child.exitCode} while starting`);
-    }
-    const ok = await fetch(url, { signal: AbortSignal.timeout(1000) }).then(
-      (response) => response.ok,
-      () => false,
-    );
-    if (ok) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error(
-    `${service.name} did not become healthy at ${url} within ${STARTUP_TIMEOUT_MS} ms`,
-  );
-}
-
-async function stopService({ child }: Service): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-(child.pid as number), signal);
-    } catch {
-      // already gone
-    }
-  };
-  signalGroup('SIGTERM');
-  const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_TIMEOUT_MS);
-  await exited;
-  clearTimeout(timer);
-  signalGroup('SIGKILL');
-}
 
 export async function startStack({
   env,
@@ -102,67 +121,68 @@ export async function startStack({
   localLivekit,
   onLog,
 }: StackOptions): Promise<Stack> {
-  const services: Service[] = [];
+  let reportExit: (exit: { service: string; code: number | null }) => void = () => {};
+  const exited = new Promise<{ service: string; code: number | null }>((resolve) => {
+    reportExit = resolve;
+  });
+  const onUnexpectedExit = (service: string, code: number | null) => reportExit({ service, code });
+  const services = new Map<ServiceName, Service>();
   const stop = async () => {
-    await Promise.all(services.reverse().map(stopService));
+    // Agent and API first, so they do not log LiveKit's departure as an outage.
+    for (const name of ['agent', 'api', 'livekit'] as const) await services.get(name)?.stop();
   };
+
   try {
     const livekitUrl = localLivekit ? `ws://127.0.0.1:${ports.livekit}` : env.LIVEKIT_URL;
     if (!livekitUrl) throw new Error('LIVEKIT_URL is required when no local LiveKit is started');
     if (localLivekit) {
       const binary = await ensureLivekitServer((line) => onLog('livekit', line));
-      const livekit = startService(
+      const args = ['--config', 'livekit.yaml', '--port', String(ports.livekit)];
+      args.push('--rtc.tcp_port', String(ports.livekitTcp));
+      args.push('--rtc.port_range_start', String(ports.udp[0]));
+      args.push('--rtc.port_range_end', String(ports.udp[1]));
+      const livekitHealth = `http://127.0.0.1:${ports.livekit}/`;
+      const livekit = new Service(
         'livekit',
         binary,
-        [
-          '--config',
-          'livekit.yaml',
-          '--port',
-          String(ports.livekit),
-          '--rtc.tcp_port',
-          String(ports.livekitTcp),
-          '--rtc.port_range_start',
-          String(ports.udp[0]),
-          '--rtc.port_range_end',
-          String(ports.udp[1]),
-        ],
+        args,
         process.env,
+        livekitHealth,
         onLog,
+        onUnexpectedExit,
       );
-      services.push(livekit);
-      await waitForHttp(`http://127.0.0.1:${ports.livekit}/`, livekit);
+      services.set('livekit', livekit);
+      await livekit.start();
     }
 
+    const apiUrl = `http://127.0.0.1:${ports.api}`;
     const childEnv = {
+      API_URL: apiUrl,
       ...env,
       LIVEKIT_URL: livekitUrl,
       API_PORT: String(ports.api),
       AGENT_HEALTH_PORT: String(ports.agentHealth),
     };
-    const api = startService('api', process.execPath, tsxEntry('api/main.ts'), childEnv, onLog);
-    const agent = startService(
+    const node = (name: ServiceName, args: string[], healthUrl: string) =>
+      new Service(name, process.execPath, args, childEnv, healthUrl, onLog, onUnexpectedExit);
+    services.set('api', node('api', tsxEntry('api/main.ts'), `${apiUrl}/health`));
+    services.set(
       'agent',
-      process.execPath,
-      [...tsxEntry('agent/main.ts'), 'start'],
-      childEnv,
-      onLog,
-    );
-    services.push(api, agent);
-    const apiUrl = `http://127.0.0.1:${ports.api}`;
-    await Promise.all([
-      waitForHttp(`${apiUrl}/health`, api),
-      waitForHttp(`http://127.0.0.1:${ports.agentHealth}/`, agent),
-    ]);
-
-    const exited = Promise.race(
-      services.map(
-        ({ name, child }) =>
-          new Promise<{ service: string; code: number | null }>((resolve) =>
-            child.once('exit', (code) => resolve({ service: name, code })),
-          ),
+      node(
+        'agent',
+        [...tsxEntry('agent/main.ts'), 'start'],
+        `http://127.0.0.1:${ports.agentHealth}/`,
       ),
     );
-    return { apiUrl, livekitUrl, ports, exited, stop };
+    await Promise.all([services.get('api')?.start(), services.get('agent')?.start()]);
+
+    const restart = async (name: ServiceName) => {
+      const service = services.get(name);
+      if (!service) throw new Error(`${name} is not run by this stack`);
+      await service.stop();
+      await service.start();
+    };
+    return { apiUrl, livekitUrl, ports, exited, restart, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -19,10 +19,13 @@ const healthRoute = createRoute({
   },
 });
 
-export function healthRoutes({ config, livekit, version }: AppDeps) {
+export function healthRoutes({ config, livekit, store, version }: AppDeps) {
   const app = new OpenAPIHono();
   app.openapi(healthRoute, async (c) => {
-    const reachable = await livekit.isReachable(LIVEKIT_CHECK_TIMEOUT_MS);
+    const [reachable, storeHealthy] = await Promise.all([
+      livekit.isReachable(LIVEKIT_CHECK_TIMEOUT_MS),
+      store.isHealthy().catch(() => false),
+    ]);
     const providers = describeProviders(config);
     const stage = ({ name, configured, model }: (typeof providers)['llm']) => ({
       name,
@@ -30,14 +33,14 @@ export function healthRoutes({ config, livekit, version }: AppDeps) {
       ...(model !== undefined && { model }),
     });
     return c.json({
-      status: reachable ? ('ok' as const) : ('degraded' as const),
+      status: reachable && storeHealthy ? ('ok' as const) : ('degraded' as const),
       livekit: { url: livekit.url, reachable },
       providers: {
         stt: stage(providers.stt),
         llm: stage(providers.llm),
         tts: stage(providers.tts),
       },
-      store: 'none',
+      store: storeHealthy ? store.kind : `${store.kind} (unavailable)`,
       version,
       uptime_s: Math.round((Date.now() - startedAt) / 1000),
       timestamp: new Date().toISOString(),

@@ -68,6 +68,8 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
         DEEPGRAM_API_KEY: 'test-deepgram-key',
         DEEPGRAM_BASE_URL: deepgram.url,
         LOG_LEVEL: 'debug',
+        // The run's own store, kept with its logs; it outlives an API restart.
+        DATA_DIR: join(logDir, 'data'),
         ...env,
       },
     });

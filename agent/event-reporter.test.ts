@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import type { TimedEventBody } from '../common/protocol.js';
+import { EventReporter } from './event-reporter.js';
+
+type Answer = number | 'network-error';
+
+/** A fetch that answers from a script (default 200) and records every batch it was sent. */
+function scriptedFetch(answers: Answer[] = []) {
+  const batches: TimedEventBody[][] = [];
+  const urls: string[] = [];
+  const fetchFn = (async (url: string, init: RequestInit) => {
+    urls.push(url);
+    batches.push((JSON.parse(init.body as string) as { events: TimedEventBody[] }).events);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const answer = answers.shift() ?? 200;
+    if (answer === 'network-error') throw new TypeError('fetch failed');
+    return new Response(answer === 200 ? '{}' : 'nope', { status: answer });
+  }) as typeof fetch;
+  return { fetchFn, batches, urls };
+}
+
+const silentLog = { warn: () => {}, error: () => {} };
+const speak = (n: number) =>
+  ({ event_type: 'agent_speaking', text: `t${n}`, turn_id: 'x' }) as const;
+
+function reporter(fetchFn: typeof fetch) {
+  return new EventReporter({
+    apiUrl: 'http://api.test/',
+    sessionId: 's/1',
+    ingestToken: 'tok',
+    log: silentLog,
+    fetch: fetchFn,
+    retryBaseMs: 1,
+  });
+}
+
+describe('EventReporter', () => {
+  it('delivers in order, batching what queues up while a request is in flight', async () => {
+    const { fetchFn, batches, urls } = scriptedFetch();
+    const events = reporter(fetchFn);
+    for (let n = 0; n < 5; n++) events.report(speak(n));
+    await events.close(1000);
+    expect(urls[0]).toBe('http://api.test/internal/sessions/s%2F1/events');
+    expect(batches.map((batch) => batch.length)).toEqual([1, 4]);
+    expect(batches.flat().map((e) => (e as { text: string }).text)).toEqual([
+      't0',
+      't1',
+      't2',
+      't3',
+      't4',
+    ]);
+    expect(batches[0]?.[0]?.timestamp).toMatch(/^\d{4}-\d\d-\d\dT/);
+  });
+
+  it('retries network errors, 429 and 5xx until delivered, without reordering', async () => {
+    const { fetchFn, batches } = scriptedFetch(['network-error', 429, 503]);
+    const events = reporter(fetchFn);
+    events.report(speak(1));
+    events.report(speak(2));
+    await events.close(1000);
+    expect(batches).toHaveLength(4);
+    expect(batches.at(-1)?.map((e) => (e as { text: string }).text)).toEqual(['t1', 't2']);
+  });
+
+  it('drops a batch the API refuses for good, and goes on with the next', async () => {
+    const { fetchFn, batches } = scriptedFetch([400]);
+    const events = reporter(fetchFn);
+    events.report(speak(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    events.report(speak(2));
+    await events.close(1000);
+    expect(batches.map((batch) => batch.map((e) => (e as { text: string }).text))).toEqual([
+      ['t1'],
+      ['t2'],
+    ]);
+  });
+});

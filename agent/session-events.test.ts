@@ -1,0 +1,183 @@
+/**
+ * The mapping from agent-session events to feed events, driven by a stand-in session (the same
+ * event names and payloads the framework emits), checking the kinds and order of what comes out.
+ */
+import { EventEmitter } from 'node:events';
+import { llm, voice } from '@livekit/agents';
+import { describe, expect, it } from 'vitest';
+import type { SessionEventBody } from '../common/protocol.js';
+import { reportSessionEvents } from './session-events.js';
+
+const E = voice.AgentSessionEventTypes;
+
+class FakeSpeech {
+  interrupted = false;
+  chatItems: llm.ChatItem[] = [];
+  #done = false;
+  #callbacks: ((speech: FakeSpeech) => void)[] = [];
+  constructor(readonly id: string) {}
+  done() {
+    return this.#done;
+  }
+  addDoneCallback(callback: (speech: FakeSpeech) => void) {
+    this.#callbacks.push(callback);
+  }
+  finish(reply: string, interrupted = false) {
+    this.interrupted = interrupted;
+    this.chatItems.push(
+      llm.ChatMessage.create({
+        role: 'assistant',
+        content: reply,
+        interrupted,
+        metrics: { llmNodeTtft: 0.1, ttsNodeTtfb: 0.3, e2eLatency: 1.2 },
+      }),
+    );
+    this.#done = true;
+    for (const callback of this.#callbacks) callback(this);
+  }
+}
+
+function harness() {
+  const session = Object.assign(new EventEmitter(), {
+    agentState: 'listening' as voice.AgentState,
+  });
+  const events: SessionEventBody[] = [];
+  const feed = reportSessionEvents(
+    session as unknown as voice.AgentSession,
+    {
+      report: (event) => events.push(event),
+    },
+    { settleAfterMs: 10_000 },
+  );
+  const agent = (state: voice.AgentState) => {
+    session.emit(E.AgentStateChanged, { oldState: session.agentState, newState: state });
+    session.agentState = state;
+  };
+  const user = (newState: voice.UserState, oldState: voice.UserState) =>
+    session.emit(E.UserStateChanged, { oldState, newState });
+  return { session, events, feed, agent, user };
+}
+
+const kinds = (events: SessionEventBody[]) =>
+  events.map((e) => (e.event_type === 'state_change' ? `state:${e.new_state}` : e.event_type));
+
+describe('reportSessionEvents', () => {
+  it('reports one voice turn in order', () => {
+    const { session, events, feed, agent, user } = harness();
+    agent('listening');
+    user('speaking', 'listening');
+    session.emit(E.UserInputTranscribed, { transcript: 'hello there', isFinal: true });
+    user('listening', 'speaking');
+    agent('thinking');
+    const speech = new FakeSpeech('speech_1');
+    session.emit(E.SpeechCreated, { speechHandle: speech });
+    session.emit(E.MetricsCollected, {
+      metrics: {
+        type: 'eou_metrics',
+        speechId: 'speech_1',
+        endOfUtteranceDelayMs: 500.4,
+        transcriptionDelayMs: 200,
+      },
+    });
+    agent('speaking');
+    feed.reportSpokenText('Hi ');
+    feed.reportSpokenText('you.');
+    speech.finish('Hi you.');
+    agent('listening');
+
+    expect(kinds(events)).toEqual([
+      'state:idle',
+      'user_speaking',
+      'state:userSpeaking',
+      'transcription',
+      'state:processing',
+      'state:agentSpeaking',
+      'agent_speaking',
+      'agent_speaking',
+      'agent_finished',
+      'metrics',
+      'state:idle',
+    ]);
+    expect(events[3]).toEqual({
+      event_type: 'transcription',
+      text: 'hello there',
+      is_final: true,
+      is_interruption: false,
+    });
+    expect(events[7]).toEqual({
+      event_type: 'agent_speaking',
+      text: 'Hi you.',
+      turn_id: 'speech_1',
+    });
+    expect(events[8]).toEqual({
+      event_type: 'agent_finished',
+      turn_id: 'speech_1',
+      interrupted: false,
+      text: 'Hi you.',
+    });
+    expect(events[9]).toEqual({
+      event_type: 'metrics',
+      turn_id: 'speech_1',
+      end_of_utterance_ms: 500,
+      stt_ms: 200,
+      llm_ttft_ms: 100,
+      tts_ttfb_ms: 300,
+      voice_to_voice_ms: 1200,
+    });
+  });
+
+  it('marks speech over the agent as an interruption and the cut reply as interrupted', () => {
+    const { session, events, feed, agent, user } = harness();
+    const speech = new FakeSpeech('speech_2');
+    session.emit(E.SpeechCreated, { speechHandle: speech });
+    agent('speaking');
+    feed.reportSpokenText('A long');
+    user('speaking', 'listening');
+    session.emit(E.UserInputTranscribed, { transcript: 'stop', isFinal: false });
+    speech.finish('A long', true);
+
+    const transcription = events.find((e) => e.event_type === 'transcription');
+    expect(transcription).toMatchObject({ is_interruption: true });
+    expect(events.find((e) => e.event_type === 'agent_finished')).toMatchObject({
+      interrupted: true,
+    });
+    expect(kinds(events).filter((k) => k.startsWith('state:'))).toEqual([
+      'state:agentSpeaking',
+      'state:userSpeaking',
+    ]);
+  });
+
+  it('reports no finished turn for a reply that was never played', () => {
+    const { session, events } = harness();
+    const speech = new FakeSpeech('speech_3');
+    session.emit(E.SpeechCreated, { speechHandle: speech });
+    speech.finish('never heard', true);
+    expect(kinds(events)).toEqual([]);
+  });
+
+  it('reports conversation items with their source, and errors without provider text', () => {
+    const { session, events } = harness();
+    const message = llm.ChatMessage.create({ role: 'user', content: 'typed words' });
+    session.emit(E.ConversationItemAdded, { item: message });
+    session.emit(E.Error, {
+      error: { type: 'llm_error', recoverable: false, error: new Error('sk-secret upstream 500') },
+    });
+    session.emit(E.Close, { reason: 'participant_disconnected' });
+    expect(events).toEqual([
+      {
+        event_type: 'conversation_item',
+        role: 'user',
+        text: 'typed words',
+        source: 'voice',
+        item_id: message.id,
+      },
+      {
+        event_type: 'error',
+        error_code: 'llm_error',
+        error_message: 'The language model failed and this turn could not be completed.',
+        recoverable: false,
+      },
+      { event_type: 'session_ended', reason: 'participant_disconnected' },
+    ]);
+  });
+});

@@ -1,0 +1,163 @@
+/**
+ * Turns one AgentSession's events into the feed's protocol events (common/protocol.ts) and hands
+ * them to a sink. Owns the mapping rules: the four-state turn machine, barge-in marking of user
+ * transcripts, one `agent_finished` and one `metrics` per spoken turn, errors without provider text.
+ */
+import { llm, voice } from '@livekit/agents';
+import type { SessionEventBody, TurnState } from '../common/protocol.js';
+import { TurnStateTracker } from './turn-state.js';
+
+export interface SessionEventSink {
+  report(event: SessionEventBody): void;
+}
+
+export interface SessionEventOptions {
+  /** After the user stops speaking, how long before "no reply is coming" (back to idle). */
+  settleAfterMs: number;
+  onTurnState?: (state: TurnState) => void;
+  /** Whether a user message was typed rather than spoken (text chat joins the same session). */
+  isTypedMessage?: (message: llm.ChatMessage) => boolean;
+}
+
+const seconds = (value: number | undefined) =>
+  value === undefined ? null : Math.round(value * 1000);
+
+const STAGE_NAMES: Record<string, string> = {
+  llm_error: 'language model',
+  stt_error: 'speech recognition',
+  tts_error: 'speech synthesis',
+};
+
+export function reportSessionEvents(
+  session: voice.AgentSession,
+  sink: SessionEventSink,
+  options: SessionEventOptions,
+): { reportSpokenText(text: string): void } {
+  const Events = voice.AgentSessionEventTypes;
+  const tracker = new TurnStateTracker();
+  let settleTimer: NodeJS.Timeout | undefined;
+  let userTalksOverAgent = false;
+  const speeches: voice.SpeechHandle[] = [];
+  const spokenText = new Map<string, string>();
+  /** End-of-turn figures arrive as their own metrics event, ahead of the reply they start. */
+  const endOfTurn = new Map<string, { endOfUtteranceMs: number; sttMs: number }>();
+
+  const reportTurnState = (change: ReturnType<TurnStateTracker['update']>) => {
+    if (!change) return;
+    sink.report({
+      event_type: 'state_change',
+      new_state: change.next,
+      previous_state: change.previous,
+    });
+    options.onTurnState?.(change.next);
+  };
+  /** The speech being played: the latest one not yet done. */
+  const playingSpeech = () => speeches.findLast((speech) => !speech.done());
+
+  session.on(Events.UserStateChanged, (event) => {
+    if (event.newState === 'speaking') {
+      userTalksOverAgent = session.agentState === 'speaking';
+      sink.report({ event_type: 'user_speaking' });
+    }
+    reportTurnState(tracker.update({ user: event.newState }));
+    clearTimeout(settleTimer);
+    if (event.oldState === 'speaking') {
+      settleTimer = setTimeout(() => reportTurnState(tracker.settle()), options.settleAfterMs);
+    }
+  });
+
+  session.on(Events.AgentStateChanged, (event) => {
+    reportTurnState(tracker.update({ agent: event.newState }));
+  });
+
+  session.on(Events.UserInputTranscribed, (event) => {
+    if (!event.transcript) return;
+    sink.report({
+      event_type: 'transcription',
+      text: event.transcript,
+      is_final: event.isFinal,
+      is_interruption: userTalksOverAgent,
+    });
+  });
+
+  session.on(Events.ConversationItemAdded, ({ item }) => {
+    if (!(item instanceof llm.ChatMessage) || (item.role !== 'user' && item.role !== 'assistant'))
+      return;
+    sink.report({
+      event_type: 'conversation_item',
+      role: item.role,
+      text: item.textContent ?? '',
+      source: item.role === 'user' && options.isTypedMessage?.(item) ? 'text' : 'voice',
+      item_id: item.id,
+    });
+  });
+
+  session.on(Events.SpeechCreated, ({ speechHandle }) => {
+    speeches.push(speechHandle);
+    speechHandle.addDoneCallback((speech) => {
+      speeches.splice(speeches.indexOf(speech), 1);
+      // A reply that never reached the speaker (replaced before playout) is not a turn.
+      if (!spokenText.has(speech.id)) return;
+      const reply = speech.chatItems.findLast(
+        (item): item is llm.ChatMessage =>
+          item instanceof llm.ChatMessage && item.role === 'assistant',
+      );
+      sink.report({
+        event_type: 'agent_finished',
+        turn_id: speech.id,
+        interrupted: speech.interrupted,
+        text: reply?.textContent ?? spokenText.get(speech.id) ?? '',
+      });
+      spokenText.delete(speech.id);
+      const metrics = reply?.metrics ?? {};
+      const eou = endOfTurn.get(speech.id);
+      endOfTurn.delete(speech.id);
+      sink.report({
+        event_type: 'metrics',
+        turn_id: speech.id,
+        end_of_utterance_ms: eou ? Math.round(eou.endOfUtteranceMs) : null,
+        stt_ms: eou ? Math.round(eou.sttMs) : null,
+        llm_ttft_ms: seconds(metrics.llmNodeTtft),
+        tts_ttfb_ms: seconds(metrics.ttsNodeTtfb),
+        voice_to_voice_ms: seconds(metrics.e2eLatency),
+      });
+    });
+  });
+
+  session.on(Events.MetricsCollected, ({ metrics }) => {
+    if (metrics.type !== 'eou_metrics' || !metrics.speechId) return;
+    endOfTurn.set(metrics.speechId, {
+      endOfUtteranceMs: metrics.endOfUtteranceDelayMs,
+      sttMs: metrics.transcriptionDelayMs,
+    });
+  });
+
+  session.on(Events.Error, ({ error }) => {
+    if (!('recoverable' in error)) return;
+    const stage = STAGE_NAMES[error.type] ?? 'voice pipeline';
+    sink.report({
+      event_type: 'error',
+      error_code: error.type,
+      error_message: error.recoverable
+        ? `The ${stage} request failed; retrying.`
+        : `The ${stage} failed and this turn could not be completed.`,
+      recoverable: error.recoverable,
+    });
+  });
+
+  session.on(Events.Close, ({ reason }) => {
+    clearTimeout(settleTimer);
+    sink.report({ event_type: 'session_ended', reason: String(reason) });
+  });
+
+  return {
+    /** Text of the current reply as it is played out, word by word. */
+    reportSpokenText(text: string) {
+      const speech = playingSpeech();
+      if (!speech || !text) return;
+      const spoken = `${spokenText.get(speech.id) ?? ''}${text}`;
+      spokenText.set(speech.id, spoken);
+      sink.report({ event_type: 'agent_speaking', text: spoken.trim(), turn_id: speech.id });
+    },
+  };
+}

@@ -1,0 +1,155 @@
+/**
+ * One SSE subscriber of a session: the log replayed from a seq, then live events, as a byte
+ * stream the client pulls. Nothing is written ahead of the client's reads: replay pages are read
+ * from the store when the client wants more, and live events wait in a bounded queue. A client
+ * that lets more than `maxQueuedEvents` live events pile up is dropped (its stream ends; an
+ * EventSource reconnects with Last-Event-ID and catches up from the log at its own pace).
+ * Publishing only appends to that queue, so a slow client never delays the others.
+ */
+import type { SessionEvent } from '../../common/protocol.js';
+import type { SessionStore } from '../store/types.js';
+
+export interface FollowSessionOptions {
+  store: SessionStore;
+  sessionId: string;
+  /** Replay the events after this seq (0: the whole log). */
+  afterSeq: number;
+  /** The session had ended when the client connected: close once the log is sent. */
+  endsWithLog: boolean;
+  retryMs: number;
+  heartbeatMs: number;
+  maxQueuedEvents: number;
+  onDrop: () => void;
+  onError: (error: unknown) => void;
+}
+
+const REPLAY_PAGE_SIZE = 500;
+const HEARTBEAT = ': ping\n\n';
+const encoder = new TextEncoder();
+
+const sseFrame = (event: SessionEvent) =>
+  `id: ${event.seq}\nevent: ${event.event_type}\ndata: ${JSON.stringify(event)}\n\n`;
+
+export function followSession(options: FollowSessionOptions): ReadableStream<Uint8Array> {
+  const { store, sessionId, maxQueuedEvents } = options;
+  let lastSentSeq = options.afterSeq;
+  /** False while the log may hold events not yet sent that the live feed will not bring. */
+  let caughtUp = false;
+  /** Live events not yet sent; during replay they may repeat events the log pages bring. */
+  let queued: SessionEvent[] = [];
+  let heartbeatDue = false;
+  let finished = false;
+  let wakePull: (() => void) | undefined;
+  let stream!: ReadableStreamDefaultController<Uint8Array>;
+
+  const wake = () => {
+    wakePull?.();
+    wakePull = undefined;
+  };
+  // Subscribe before the first log read: an event appended in between is then in both (the copy
+  // is skipped by seq) instead of in neither.
+  const unsubscribe = store.subscribe(sessionId, (events) => {
+    if (finished) return;
+    if (queued.length + events.length > maxQueuedEvents) {
+      finish();
+      options.onDrop();
+      return;
+    }
+    queued.push(...events);
+    wake();
+  });
+  const heartbeat = setInterval(() => {
+    heartbeatDue = true;
+    wake();
+  }, options.heartbeatMs);
+
+  /** Ends the subscription and frees the queue; false when it had already ended. */
+  function stop() {
+    if (finished) return false;
+    finished = true;
+    unsubscribe();
+    clearInterval(heartbeat);
+    queued = [];
+    wake();
+    return true;
+  }
+
+  /** Stops and ends the stream; the client still reads what was enqueued before. */
+  function finish() {
+    if (stop()) stream.close();
+  }
+
+  /** Enqueues events that follow the last one sent, up to a session_ended, which ends the stream. */
+  function send(events: SessionEvent[]) {
+    const end = events.findIndex((event) => event.event_type === 'session_ended');
+    const frames = end === -1 ? events : events.slice(0, end + 1);
+    const last = frames.at(-1);
+    if (last) {
+      stream.enqueue(encoder.encode(frames.map(sseFrame).join('')));
+      lastSentSeq = last.seq;
+    }
+    if (end !== -1 || (caughtUp && options.endsWithLog)) finish();
+    return last !== undefined;
+  }
+
+  /** Sends one page of the log; the log is caught up with once a page comes back short. */
+  async function replayPage() {
+    const page = await store.readEvents(sessionId, lastSentSeq, REPLAY_PAGE_SIZE);
+    if (finished) return false;
+    caughtUp = page.length < REPLAY_PAGE_SIZE;
+    const sent = send(page);
+    // Live events that arrived during the replay and that this page already brought.
+    queued = queued.filter((event) => event.seq > lastSentSeq);
+    return sent;
+  }
+
+  /** Sends what is waiting, or waits for something to send: one chunk per client read. */
+  async function sendNext() {
+    while (!finished) {
+      if (!caughtUp) {
+        if (await replayPage()) return;
+        continue;
+      }
+      const live = queued.filter((event) => event.seq > lastSentSeq);
+      queued = [];
+      // The feed must continue the log seq by seq. A hole (a store that delivers late or loses a
+      // message) is filled from the log, which has every published event: stores publish after
+      // they commit.
+      if (live.some((event, index) => event.seq !== lastSentSeq + 1 + index)) {
+        caughtUp = false;
+        continue;
+      }
+      if (send(live)) return;
+      if (heartbeatDue) {
+        heartbeatDue = false;
+        stream.enqueue(encoder.encode(HEARTBEAT));
+        return;
+      }
+      await new Promise<void>((resolve) => {
+        wakePull = resolve;
+      });
+    }
+  }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        stream = controller;
+        controller.enqueue(encoder.encode(`retry: ${options.retryMs}\n\n`));
+      },
+      async pull() {
+        try {
+          await sendNext();
+        } catch (error) {
+          options.onError(error);
+          finish();
+        }
+      },
+      cancel() {
+        stop();
+      },
+    },
+    // Nothing is produced until the client asks: a client that stops reading stops the writer.
+    { highWaterMark: 0 },
+  );
+}

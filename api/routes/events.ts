@@ -1,0 +1,101 @@
+/**
+ * `GET /api/sessions/:id/events`: a session's event log as Server-Sent Events. It replays the log
+ * after Last-Event-ID (or all of it), then follows live appends, each event exactly once and in
+ * order; an ended session's stream closes after its last event.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { errorBodySchema } from '../../common/protocol.js';
+import type { AppDeps } from '../app.js';
+import { apiError } from '../errors.js';
+import { loadSession, requireSessionToken } from '../session-auth.js';
+import { validationHook } from '../validation.js';
+import { followSession } from './event-stream.js';
+
+export interface EventStreamOptions {
+  /** How often an idle stream gets a `: ping` comment, so proxies keep it open. */
+  heartbeatMs?: number;
+  /** Live events a subscriber may have waiting before it is dropped as too slow. */
+  maxQueuedEvents?: number;
+}
+
+const RETRY_MS = 3000;
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: errorBodySchema } },
+});
+
+const eventsRoute = createRoute({
+  method: 'get',
+  path: '/api/sessions/{id}/events',
+  summary: "Follow a session's events (Server-Sent Events), replaying from Last-Event-ID",
+  request: {
+    params: z.object({ id: z.string().min(1).max(64) }),
+    query: z.object({
+      token: z.string().optional().openapi({ description: 'The session token, for EventSource' }),
+      lastEventId: z.string().optional().openapi({ description: 'Like the Last-Event-ID header' }),
+    }),
+  },
+  responses: {
+    200: {
+      description: 'The event stream: `id: <seq>`, `event: <event_type>`, `data: <event JSON>`',
+      content: { 'text/event-stream': { schema: z.string() } },
+    },
+    400: errorResponse('Last-Event-ID is not a sequence number'),
+    401: errorResponse('No session token, or not a valid one'),
+    403: errorResponse('The session token is for another session'),
+    404: errorResponse('Unknown session'),
+  },
+});
+
+/**
+ * The seq to replay after. The header wins: on reconnect a browser sends the URL it first used,
+ * with its old `?lastEventId=`, and the newer id in the header.
+ */
+function replayAfter(header: string | undefined, query: string | undefined): number {
+  const value = header?.trim() || query?.trim();
+  if (!value) return 0;
+  if (!/^\d{1,15}$/.test(value)) {
+    throw apiError(400, 'invalid_request', 'Last-Event-ID must be an event sequence number.');
+  }
+  return Number(value);
+}
+
+export function eventRoutes({ store, sessionTokens, logger, eventStream = {} }: AppDeps) {
+  const { heartbeatMs = 15_000, maxQueuedEvents = 1000 } = eventStream;
+  let droppedSubscribers = 0;
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.use('/api/sessions/:id/events', requireSessionToken(sessionTokens));
+
+  app.openapi(eventsRoute, async (c) => {
+    const { id: sessionId } = c.req.valid('param');
+    const afterSeq = replayAfter(c.req.header('last-event-id'), c.req.valid('query').lastEventId);
+    const session = await loadSession(store, sessionId);
+
+    const body = followSession({
+      store,
+      sessionId,
+      afterSeq,
+      endsWithLog: session.endedAt !== null,
+      retryMs: RETRY_MS,
+      heartbeatMs,
+      maxQueuedEvents,
+      onDrop() {
+        droppedSubscribers += 1;
+        logger.warn(
+          { sessionId, maxQueuedEvents, droppedSubscribers },
+          'dropped a slow subscriber',
+        );
+      },
+      onError(err) {
+        logger.error({ err, sessionId }, 'event stream failed');
+      },
+    });
+    return c.body(body, 200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      // Tells nginx-style proxies to pass frames through as they come instead of buffering them.
+      'x-accel-buffering': 'no',
+    });
+  });
+  return app;
+}

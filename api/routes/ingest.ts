@@ -1,0 +1,54 @@
+/**
+ * `POST /internal/sessions/:id/events`: the agent job appends what happened in the call to the
+ * session's event log. Authenticated with the ingest token the API put in the job's dispatch
+ * metadata; a token for one session cannot write to another.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { errorBodySchema, ingestRequestSchema } from '../../common/protocol.js';
+import type { AppDeps } from '../app.js';
+import { apiError } from '../errors.js';
+import { bearerToken, loadSession } from '../session-auth.js';
+import { validationHook } from '../validation.js';
+
+const ingestRoute = createRoute({
+  method: 'post',
+  path: '/internal/sessions/{id}/events',
+  summary: "Append the agent's events to a session's log (agent workers only)",
+  request: {
+    params: z.object({ id: z.string().min(1).max(64) }),
+    body: { content: { 'application/json': { schema: ingestRequestSchema } }, required: true },
+  },
+  responses: {
+    200: {
+      description: 'Appended',
+      content: {
+        'application/json': { schema: z.object({ appended: z.number(), last_seq: z.number() }) },
+      },
+    },
+    401: {
+      description: 'No valid ingest token',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
+    404: {
+      description: 'Unknown session',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
+  },
+});
+
+export function ingestRoutes({ store, ingestTokens }: AppDeps) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.openapi(ingestRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    const token = bearerToken(c.req.header('authorization'));
+    const tokenSession = token ? await ingestTokens.verify(token) : null;
+    if (tokenSession !== id)
+      throw apiError(401, 'invalid_ingest_token', 'No valid ingest token for this session.');
+    const session = await loadSession(store, id);
+    // After the end (DELETE, or the call closing) a job's last words are not the conversation.
+    if (session.endedAt) return c.json({ appended: 0, last_seq: 0 }, 200);
+    const appended = await store.appendEvents(id, c.req.valid('json').events);
+    return c.json({ appended: appended.length, last_seq: appended.at(-1)?.seq ?? 0 }, 200);
+  });
+  return app;
+}

@@ -1,0 +1,71 @@
+/**
+ * `GET /api/sessions/:id/transcript`: the conversation so far, built from the event log's
+ * `conversation_item` events (the log is the single source of truth for the transcript).
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import {
+  errorBodySchema,
+  type SessionEvent,
+  transcriptResponseSchema,
+} from '../../common/protocol.js';
+import type { AppDeps } from '../app.js';
+import { loadSession, requireSessionToken } from '../session-auth.js';
+import type { SessionStore } from '../store/types.js';
+import { validationHook } from '../validation.js';
+
+const PAGE_SIZE = 1000;
+type ConversationItem = Extract<SessionEvent, { event_type: 'conversation_item' }>;
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: errorBodySchema } },
+});
+
+const transcriptRoute = createRoute({
+  method: 'get',
+  path: '/api/sessions/{id}/transcript',
+  summary: 'The conversation so far: every user and assistant message, spoken or typed',
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: {
+    200: {
+      description: 'The transcript',
+      content: { 'application/json': { schema: transcriptResponseSchema } },
+    },
+    401: errorResponse('No session token, or not a valid one'),
+    403: errorResponse('The session token is for another session'),
+    404: errorResponse('Unknown session'),
+  },
+});
+
+/** Every conversation item in the session's log, in order. */
+export async function readConversation(
+  store: SessionStore,
+  sessionId: string,
+): Promise<ConversationItem[]> {
+  const items: ConversationItem[] = [];
+  for (let afterSeq = 0; ; ) {
+    const page = await store.readEvents(sessionId, afterSeq, PAGE_SIZE);
+    for (const event of page) {
+      if (event.event_type === 'conversation_item') items.push(event);
+    }
+    if (page.length < PAGE_SIZE) return items;
+    afterSeq = page.at(-1)?.seq ?? afterSeq;
+  }
+}
+
+export function transcriptRoutes({ store, sessionTokens }: AppDeps) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.use('/api/sessions/:id/transcript', requireSessionToken(sessionTokens));
+  app.openapi(transcriptRoute, async (c) => {
+    const { sessionId } = await loadSession(store, c.req.valid('param').id);
+    const items = (await readConversation(store, sessionId)).map((item) => ({
+      item_id: item.item_id,
+      role: item.role,
+      text: item.text,
+      source: item.source,
+      timestamp: item.timestamp,
+    }));
+    return c.json({ sessionId, items }, 200);
+  });
+  return app;
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import type { SessionEvent, SessionEventBody } from '../../common/protocol.js';
+import { applyEvents } from './session-state.js';
+import type { SessionRecord } from './types.js';
+
+const session: SessionRecord = {
+  sessionId: 's1',
+  roomName: 'session-s1',
+  participantIdentity: 'user-1',
+  userId: null,
+  username: null,
+  instructions: null,
+  createdAt: '2025-01-01T00:00:00.000Z',
+  lastActivityAt: '2025-01-01T00:00:00.000Z',
+  endedAt: null,
+  state: 'idle',
+  live: false,
+};
+
+/** Events one second apart, numbered from 1. */
+const log = (...bodies: SessionEventBody[]): SessionEvent[] =>
+  bodies.map((body, index) => ({
+    ...body,
+    session_id: 's1',
+    seq: index + 1,
+    timestamp: new Date(Date.UTC(2025, 0, 1, 0, 0, index + 1)).toISOString(),
+  }));
+
+describe('applyEvents', () => {
+  it('returns the session unchanged for no events', () => {
+    expect(applyEvents(session, [])).toBe(session);
+  });
+
+  it('goes live on session_started and takes the state of the last state_change', () => {
+    const events = log(
+      { event_type: 'session_started', room_name: 'session-s1' },
+      { event_type: 'state_change', new_state: 'userSpeaking', previous_state: null },
+      { event_type: 'state_change', new_state: 'agentSpeaking', previous_state: 'userSpeaking' },
+      { event_type: 'transcription', text: 'hi', is_final: true, is_interruption: false },
+    );
+
+    expect(applyEvents(session, events)).toStrictEqual({
+      ...session,
+      live: true,
+      state: 'agentSpeaking',
+      lastActivityAt: '2025-01-01T00:00:04.000Z',
+    });
+  });
+
+  it('ends on session_ended: not live, endedAt is the event time', () => {
+    const events = log(
+      { event_type: 'session_started', room_name: 'session-s1' },
+      { event_type: 'session_ended', reason: 'user_left' },
+    );
+
+    expect(applyEvents(session, events)).toMatchObject({
+      live: false,
+      endedAt: '2025-01-01T00:00:02.000Z',
+      lastActivityAt: '2025-01-01T00:00:02.000Z',
+    });
+  });
+
+  it('does not change the session it is given', () => {
+    const before = structuredClone(session);
+    applyEvents(session, log({ event_type: 'session_started', room_name: 'session-s1' }));
+    expect(session).toStrictEqual(before);
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * The session store: sessions and their append-only event logs, with live fan-out to subscribers.
+ * The embedded implementation is SQLite in DATA_DIR; another (Redis, for several API replicas)
+ * implements the same interface, and routes only ever see this one.
+ */
+import type { SessionEvent, TimedEventBody, TurnState } from '../../common/protocol.js';
+
+export interface SessionRecord {
+  sessionId: string;
+  roomName: string;
+  participantIdentity: string;
+  userId: string | null;
+  username: string | null;
+  instructions: string | null;
+  createdAt: string;
+  lastActivityAt: string;
+  /** Set once the session has ended (session_ended); an ended session takes no new call. */
+  endedAt: string | null;
+  /** The latest turn state, from the last state_change. */
+  state: TurnState;
+  /** An agent is in the call: between session_started and session_ended. */
+  live: boolean;
+}
+
+export type NewSession = Omit<SessionRecord, 'lastActivityAt' | 'endedAt' | 'state' | 'live'>;
+
+export type EventListener = (events: SessionEvent[]) => void;
+
+export interface SessionStore {
+  /** Short name for /health, e.g. `sqlite`. */
+  readonly kind: string;
+  createSession(session: NewSession): Promise<SessionRecord>;
+  getSession(sessionId: string): Promise<SessionRecord | null>;
+  /**
+   * Appends events in order, numbering them from the session's last seq + 1, updates the
+   * session's state, live flag and activity time, and hands them to subscribers. Atomic.
+   */
+  appendEvents(sessionId: string, events: TimedEventBody[]): Promise<SessionEvent[]>;
+  /** Events with seq > afterSeq, in order, at most `limit`. */
+  readEvents(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]>;
+  /** Calls `listener` with every batch appended from now on; returns the unsubscribe function. */
+  subscribe(sessionId: string, listener: EventListener): () => void;
+  /** A cheap real query, for /health. */
+  isHealthy(): Promise<boolean>;
+  close(): Promise<void>;
+}

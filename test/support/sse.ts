@@ -1,0 +1,116 @@
+/**
+ * A test subscriber to the session feed: reads `GET /api/sessions/:id/events` over fetch, parses
+ * SSE frames as a browser's EventSource would, and keeps every event with its arrival time.
+ */
+import type { SessionEvent } from '../../common/protocol.js';
+
+export interface ReceivedEvent {
+  event: SessionEvent;
+  /** The frame's `id:` and `event:` lines, which must match the data. */
+  id: string | undefined;
+  name: string | undefined;
+  receivedAt: number;
+}
+
+export class FeedSubscriber {
+  readonly received: ReceivedEvent[] = [];
+  readonly comments: string[] = [];
+  retryMs: number | undefined;
+  #abort = new AbortController();
+  #done: Promise<void>;
+  #waiters = new Set<() => void>();
+
+  private constructor(readonly response: Response) {
+    this.#done = this.#read();
+  }
+
+  static async open(
+    eventsUrl: string,
+    sessionToken: string,
+    lastEventId?: number,
+  ): Promise<FeedSubscriber> {
+    const headers: Record<string, string> = { authorization: `Bearer ${sessionToken}` };
+    if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
+    const response = await fetch(eventsUrl, { headers });
+    if (response.status !== 200) {
+      throw new Error(`feed answered ${response.status}: ${await response.text()}`);
+    }
+    return new FeedSubscriber(response);
+  }
+
+  get events(): SessionEvent[] {
+    return this.received.map((r) => r.event);
+  }
+
+  get lastSeq(): number {
+    return this.received.at(-1)?.event.seq ?? 0;
+  }
+
+  /** Resolves with the first event (in arrival order) that matches, waiting for it if needed. */
+  async waitFor(
+    predicate: (event: SessionEvent) => boolean,
+    timeoutMs = 30_000,
+    what = 'event',
+  ): Promise<SessionEvent> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.events.find(predicate);
+      if (found) return found;
+      if (Date.now() > deadline) {
+        const seen = this.events.map((e) => e.event_type).join(', ');
+        throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; received: ${seen}`);
+      }
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          this.#waiters.delete(wake);
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(wake, 200);
+        this.#waiters.add(wake);
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#abort.abort();
+    await this.response.body?.cancel().catch(() => {});
+    await this.#done;
+  }
+
+  async #read(): Promise<void> {
+    const body = this.response.body;
+    if (!body) return;
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of body) {
+        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
+        let end = buffer.indexOf('\n\n');
+        while (end !== -1) {
+          this.#parseFrame(buffer.slice(0, end));
+          buffer = buffer.slice(end + 2);
+          end = buffer.indexOf('\n\n');
+        }
+      }
+    } catch {
+      // closed by us or by the server
+    }
+  }
+
+  #parseFrame(frame: string): void {
+    let id: string | undefined;
+    let name: string | undefined;
+    const data: string[] = [];
+    for (const line of frame.split('\n')) {
+      if (line.startsWith(':')) this.comments.push(line);
+      else if (line.startsWith('retry:')) this.retryMs = Number(line.slice(6));
+      else if (line.startsWith('id:')) id = line.slice(3).trim();
+      else if (line.startsWith('event:')) name = line.slice(6).trim();
+      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+    }
+    if (data.length === 0) return;
+    this.received.push({ event: JSON.parse(data.join('\n')), id, name, receivedAt: Date.now() });
+    for (const wake of this.#waiters) wake();
+  }
+}
