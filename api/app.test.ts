@@ -2,115 +2,27 @@
  * The HTTP API through `app.request(...)`, without a server: the real app, real session tokens and
  * participant tokens, and LiveKit's room service replaced by an in-memory gateway.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { decode } from 'hono/jwt';
-import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../common/config.js';
-import type {
-  CreateSessionResponse,
-  ErrorBody,
-  HealthResponse,
-  JobMetadata,
-} from '../common/protocol.js';
-import { createApp } from './app.js';
-import { apiConfigSchema } from './config.js';
-import { createLivekitGateway, type LivekitGateway } from './livekit.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ErrorBody, HealthResponse } from '../common/protocol.js';
 import { createSessionTokens } from './session-tokens.js';
-import { openSqliteStore } from './store/sqlite.js';
-import type { SessionStore } from './store/types.js';
-
-const SECRET = 'test-livekit-secret-0123456789abcdef';
-const LIVEKIT_URL = 'ws://livekit.test:7880';
-const VERSION = '9.9.9-test';
-const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
-
-/**
- * Room calls are recorded and can be made to fail; tokens come from the real gateway, which signs
- * them locally, so the grants under test are the ones production hands out.
- */
-function fakeLivekit(config: ReturnType<typeof testConfig>) {
-  const real = createLivekitGateway(config);
-  const state = {
-    createdRooms: [] as { roomName: string; metadata: JobMetadata }[],
-    failCreateRoom: false,
-    reachable: true,
-  };
-  const gateway: LivekitGateway = {
-    url: real.url,
-    async createRoomWithAgent(roomName, metadata) {
-      if (state.failCreateRoom) {
-        throw new Error('twirp error unavailable: dial tcp 10.1.2.3:7880: connection refused');
-      }
-      state.createdRooms.push({ roomName, metadata });
-    },
-    async deleteRoom() {},
-    createParticipantToken: (grant) => real.createParticipantToken(grant),
-    async isReachable() {
-      return state.reachable;
-    },
-  };
-  return { gateway, state };
-}
-
-function testConfig(env: NodeJS.ProcessEnv = {}) {
-  return loadConfig(apiConfigSchema, {
-    LIVEKIT_URL,
-    LIVEKIT_API_KEY: 'test-key',
-    LIVEKIT_API_SECRET: SECRET,
-    ...env,
-  });
-}
+import {
+  buildTestApp,
+  createSession,
+  errorShape,
+  ISO_TIME,
+  LIVEKIT_URL,
+  openTestStore,
+  postJson,
+  SECRET,
+  VERSION,
+} from './test-app.js';
 
 /** One store for the file: every test's sessions have their own random ids. */
-let store: SessionStore;
-let dataDir: string;
-beforeAll(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'app-test-'));
-  store = await openSqliteStore({ dataDir });
-});
-afterAll(async () => {
-  await store.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const { store, remove: removeStore } = await openTestStore();
+afterAll(removeStore);
 
-function buildApp(env: NodeJS.ProcessEnv = {}) {
-  const config = testConfig(env);
-  const livekit = fakeLivekit(config);
-  const app = createApp({
-    config,
-    livekit: livekit.gateway,
-    sessionTokens: createSessionTokens(SECRET),
-    ingestTokens: createSessionTokens(SECRET, 'ingest'),
-    store,
-    logger: pino({ level: 'silent' }),
-    version: VERSION,
-  });
-  return { app, livekit: livekit.state };
-}
-
-const postJson = (body: string) => ({
-  method: 'POST',
-  headers: { 'content-type': 'application/json' },
-  body,
-});
-
-type App = ReturnType<typeof buildApp>['app'];
-
-/** POST /api/sessions, expecting 201; without `body` the request has no body and no content type. */
-async function createSession(app: App, body?: object): Promise<CreateSessionResponse> {
-  const init = body === undefined ? { method: 'POST' } : postJson(JSON.stringify(body));
-  const response = await app.request('/api/sessions', init);
-  expect(response.status).toBe(201);
-  return (await response.json()) as CreateSessionResponse;
-}
-
-const errorShape = (code: string, message: unknown) => ({
-  error: { code, message },
-  timestamp: expect.stringMatching(ISO_TIME),
-});
+const buildApp = (env: NodeJS.ProcessEnv = {}) => buildTestApp({ store, env });
 
 describe('POST /api/sessions', () => {
   it('answers 201 with everything a client needs to join and follow the session', async () => {

@@ -140,7 +140,17 @@ export type SessionEvent = SessionEventBody & {
 /** `POST /internal/sessions/:id/events`: what the agent sends, in the order it happened. */
 export const ingestRequestSchema = z.object({
   events: z
-    .array(z.intersection(sessionEventBodySchema, z.object({ timestamp: z.iso.datetime() })))
+    .array(
+      z.intersection(
+        sessionEventBodySchema,
+        // Any offset is accepted; the log keeps UTC.
+        z.object({
+          timestamp: z.iso
+            .datetime({ offset: true })
+            .transform((value) => new Date(value).toISOString()),
+        }),
+      ),
+    )
     .min(1)
     .max(500),
 });

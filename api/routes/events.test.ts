@@ -1,32 +1,30 @@
 /**
  * `GET /api/sessions/:id/events` through `app.request(...)`: the real app on a real SQLite store,
- * read chunk by chunk the way a client reads, so the tests control who reads and when.
+ * read chunk by chunk the way a client reads, so the tests control who reads and when. Who may
+ * follow a session is checked with the other session-scoped routes, in api/session-auth.test.ts.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../common/config.js';
 import type { ErrorBody, TimedEventBody } from '../../common/protocol.js';
-import { createApp } from '../app.js';
-import { apiConfigSchema } from '../config.js';
-import { createLivekitGateway } from '../livekit.js';
-import { createSessionTokens } from '../session-tokens.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import type { SessionStore } from '../store/types.js';
+import {
+  buildTestApp,
+  openTestStore,
+  readBody,
+  sessionTokens,
+  sseSeqs,
+  type TestApp,
+} from '../test-app.js';
 
-const SECRET = 'test-livekit-secret-0123456789abcdef';
-const sessionTokens = createSessionTokens(SECRET);
 const TIME = '2025-01-01T00:00:00.000Z';
 
-let dataDir: string;
 let store: SessionStore;
+let removeStore: () => Promise<void>;
 let activeSubscriptions: number;
 
 beforeEach(async () => {
-  dataDir = mkdtempSync(join(tmpdir(), 'events-test-'));
-  const sqlite = await openSqliteStore({ dataDir });
+  const opened = await openTestStore();
+  removeStore = opened.remove;
+  const sqlite = opened.store;
   activeSubscriptions = 0;
   // Counts live subscriptions, to see a dropped or disconnected subscriber let go of the store.
   store = {
@@ -44,25 +42,9 @@ beforeEach(async () => {
   };
 });
 
-afterEach(async () => {
-  await store.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+afterEach(() => removeStore());
 
-function buildApp(eventStream = {}) {
-  const config = loadConfig(apiConfigSchema, { LIVEKIT_API_SECRET: SECRET });
-  return createApp({
-    config,
-    livekit: createLivekitGateway(config),
-    sessionTokens,
-    ingestTokens: createSessionTokens(SECRET, 'ingest'),
-    store,
-    logger: pino({ level: 'silent' }),
-    version: 'test',
-    eventStream,
-  });
-}
-type App = ReturnType<typeof buildApp>;
+const buildApp = (eventStream = {}) => buildTestApp({ store, eventStream }).app;
 
 async function createSession(sessionId = 's1') {
   await store.createSession({
@@ -88,39 +70,9 @@ const transcripts = (count: number, from = 1) =>
   Array.from({ length: count }, (_, index) => transcript(`t${from + index}`));
 const ended: TimedEventBody = { event_type: 'session_ended', reason: 'bye', timestamp: TIME };
 
-/** Reads a response body as text, one chunk per read, as far as the test asks. */
-function readBody(response: Response) {
-  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
-  const decoder = new TextDecoder();
-  let text = '';
-  let done = false;
-  const read = async () => {
-    const chunk = await reader.read();
-    done = chunk.done;
-    if (chunk.value) text += decoder.decode(chunk.value, { stream: true });
-  };
-  return {
-    readChunk: read,
-    get text() {
-      return text;
-    },
-    /** Reads until `wanted` holds of the text so far; false when the stream ends first. */
-    async until(wanted: (text: string) => boolean) {
-      while (!wanted(text) && !done) await read();
-      return wanted(text);
-    },
-    async toEnd() {
-      while (!done) await read();
-      return text;
-    },
-    cancel: () => reader.cancel(),
-  };
-}
+const hasSeq = (seq: number) => (text: string) => sseSeqs(text).includes(seq);
 
-const seqs = (text: string) => [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
-const hasSeq = (seq: number) => (text: string) => seqs(text).includes(seq);
-
-const follow = (app: App, token: string, init: { query?: string; lastEventId?: string } = {}) =>
+const follow = (app: TestApp, token: string, init: { query?: string; lastEventId?: string } = {}) =>
   app.request(`/api/sessions/s1/events${init.query ?? ''}`, {
     headers: {
       authorization: `Bearer ${token}`,
@@ -158,7 +110,7 @@ describe('GET /api/sessions/:id/events', () => {
 
     await store.appendEvents('s1', transcripts(2, 2));
     await body.until(hasSeq(3));
-    expect(seqs(body.text)).toStrictEqual([1, 2, 3]);
+    expect(sseSeqs(body.text)).toStrictEqual([1, 2, 3]);
     await body.cancel();
   });
 
@@ -175,7 +127,7 @@ describe('GET /api/sessions/:id/events', () => {
     const body = readBody(await follow(buildApp(), token, init));
 
     await body.until(hasSeq(5));
-    expect(seqs(body.text)).toStrictEqual([4, 5]);
+    expect(sseSeqs(body.text)).toStrictEqual([4, 5]);
     await body.cancel();
   });
 
@@ -190,7 +142,7 @@ describe('GET /api/sessions/:id/events', () => {
       await store.appendEvents('s1', transcripts(5, appended + 1));
     }
     await body.until(hasSeq(1300));
-    expect(seqs(body.text)).toStrictEqual(Array.from({ length: 1293 }, (_, index) => index + 8));
+    expect(sseSeqs(body.text)).toStrictEqual(Array.from({ length: 1293 }, (_, index) => index + 8));
     await body.cancel();
   });
 
@@ -199,7 +151,7 @@ describe('GET /api/sessions/:id/events', () => {
     await store.appendEvents('s1', [...transcripts(2), ended]);
 
     const all = await readBody(await follow(buildApp(), token)).toEnd();
-    expect(seqs(all)).toStrictEqual([1, 2, 3]);
+    expect(sseSeqs(all)).toStrictEqual([1, 2, 3]);
     expect(all).toMatch(/event: session_ended\ndata: \{[^\n]*"reason":"bye"\}\n\n$/);
     const afterTheEnd = await readBody(
       await follow(buildApp(), token, { lastEventId: '3' }),
@@ -214,7 +166,7 @@ describe('GET /api/sessions/:id/events', () => {
     await body.until((text) => text.startsWith('retry'));
 
     await store.appendEvents('s1', [transcript('last'), ended]);
-    expect(seqs(await body.toEnd())).toStrictEqual([1, 2]);
+    expect(sseSeqs(await body.toEnd())).toStrictEqual([1, 2]);
     expect(activeSubscriptions).toBe(0);
   });
 
@@ -245,7 +197,7 @@ describe('GET /api/sessions/:id/events', () => {
     // Ten waiting events are allowed; the eleventh drops it and unsubscribes it from the store.
     expect(subscribersAfterAppend.indexOf(1)).toBe(10);
     expect(activeSubscriptions).toBe(1);
-    expect(seqs(reader.text)).toStrictEqual(Array.from({ length: 30 }, (_, index) => index + 1));
+    expect(sseSeqs(reader.text)).toStrictEqual(Array.from({ length: 30 }, (_, index) => index + 1));
     // Its queue is gone: what is left to read is what it was handed before being dropped.
     expect(await readBody(stalled).toEnd()).toBe('retry: 3000\n\n');
     await reader.cancel();
@@ -266,48 +218,5 @@ describe('GET /api/sessions/:id/events', () => {
     const response = await follow(buildApp(), token, { lastEventId: 'abc' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as ErrorBody).error.code).toBe('invalid_request');
-  });
-});
-
-describe('GET /api/sessions/:id/events access', () => {
-  const errorOf = async (response: Response) => {
-    expect(response.headers.get('content-type')).toMatch(/^application\/json/);
-    return { status: response.status, code: ((await response.json()) as ErrorBody).error.code };
-  };
-
-  it('accepts the session token as ?token= (EventSource cannot set headers)', async () => {
-    const token = await createSession();
-    const response = await buildApp().request(`/api/sessions/s1/events?token=${token}`);
-    expect(response.status).toBe(200);
-    await response.body?.cancel();
-  });
-
-  it('answers 401 session_token_required without a token', async () => {
-    await createSession();
-    const response = await buildApp().request('/api/sessions/s1/events');
-    expect(await errorOf(response)).toStrictEqual({ status: 401, code: 'session_token_required' });
-  });
-
-  it.each([
-    ['malformed', async () => 'not-a-token'],
-    ['expired', async () => (await sessionTokens.issue('s1', -60)).token],
-    ['forged', async () => (await createSessionTokens(`${SECRET}x`).issue('s1', 60)).token],
-  ])('answers 401 invalid_session_token for a %s token', async (_, makeToken) => {
-    await createSession();
-    const response = await follow(buildApp(), await makeToken());
-    expect(await errorOf(response)).toStrictEqual({ status: 401, code: 'invalid_session_token' });
-  });
-
-  it("answers 403 forbidden for another session's token", async () => {
-    await createSession('s1');
-    const otherToken = await createSession('s2');
-    const response = await follow(buildApp(), otherToken);
-    expect(await errorOf(response)).toStrictEqual({ status: 403, code: 'forbidden' });
-  });
-
-  it('answers 404 session_not_found for a token that names an unknown session', async () => {
-    const { token } = await sessionTokens.issue('s1', 60);
-    const response = await follow(buildApp(), token);
-    expect(await errorOf(response)).toStrictEqual({ status: 404, code: 'session_not_found' });
   });
 });

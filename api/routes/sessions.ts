@@ -182,10 +182,9 @@ export function sessionRoutes(deps: AppDeps) {
   app.openapi(endSessionRoute, async (c) => {
     const session = await loadSession(store, c.req.valid('param').id);
     if (session.endedAt) return c.json(describeSession(session), 200);
-    // Deleting the room disconnects everyone in it, the agent included.
-    await livekit.deleteRoom(session.roomName).catch((error: unknown) => {
-      logger.warn({ err: error, sessionId: session.sessionId }, 'room already gone or unreachable');
-    });
+    // The end is logged before the room goes: while LiveKit answers, a second DELETE, or the agent
+    // reporting its own session_ended as the room closes on it, finds the session already ended
+    // instead of logging a second end.
     await store.appendEvents(session.sessionId, [
       {
         event_type: 'session_ended',
@@ -193,6 +192,10 @@ export function sessionRoutes(deps: AppDeps) {
         timestamp: new Date().toISOString(),
       },
     ]);
+    // Deleting the room disconnects everyone in it, the agent included.
+    await livekit.deleteRoom(session.roomName).catch((error: unknown) => {
+      logger.warn({ err: error, sessionId: session.sessionId }, 'room already gone or unreachable');
+    });
     logger.info({ sessionId: session.sessionId }, 'session ended');
     return c.json(describeSession(await loadSession(store, session.sessionId)), 200);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent, SessionEventBody } from '../../common/protocol.js';
-import { applyEvents } from './session-state.js';
+import { acceptedEvents, applyEvents } from './session-state.js';
 import type { SessionRecord } from './types.js';
 
 const session: SessionRecord = {
@@ -64,5 +64,28 @@ describe('applyEvents', () => {
     const before = structuredClone(session);
     applyEvents(session, log({ event_type: 'session_started', room_name: 'session-s1' }));
     expect(session).toStrictEqual(before);
+  });
+});
+
+describe('acceptedEvents', () => {
+  const at = '2025-01-01T00:00:09.000Z';
+  const speaking = { event_type: 'user_speaking', timestamp: at } as const;
+  const ended = { event_type: 'session_ended', reason: 'bye', timestamp: at } as const;
+
+  it('keeps a batch up to and including its session_ended', () => {
+    expect(acceptedEvents(session, [speaking, ended, speaking, ended])).toEqual([speaking, ended]);
+    expect(acceptedEvents(session, [speaking, speaking])).toEqual([speaking, speaking]);
+  });
+
+  it('accepts nothing once the session has ended', () => {
+    expect(acceptedEvents({ ...session, endedAt: at }, [speaking])).toEqual([]);
+  });
+
+  it('leaves an ended session idle, whatever it was doing', () => {
+    const ending = log(
+      { event_type: 'state_change', new_state: 'agentSpeaking', previous_state: 'idle' },
+      { event_type: 'session_ended', reason: 'bye' },
+    );
+    expect(applyEvents(session, ending)).toMatchObject({ state: 'idle', live: false });
   });
 });

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import sqlite from 'node-sqlite3-wasm';
 import type { Logger } from 'pino';
 import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
-import { applyEvents } from './session-state.js';
+import { acceptedEvents, applyEvents } from './session-state.js';
 import { claimDatabase } from './sqlite-lock.js';
 import type { EventListener, SessionRecord, SessionStore } from './types.js';
 
@@ -123,11 +123,13 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
       const row = query.getSession.get(sessionId);
       if (!row) throw new Error(`Cannot append events: no session ${sessionId}`);
       const lastSeq = query.lastSeq.get(sessionId)?.seq as number;
-      const events = bodies.map(({ event_type, timestamp, ...fields }, index) => {
-        const seq = lastSeq + index + 1;
-        query.insertEvent.run([sessionId, seq, event_type, timestamp, JSON.stringify(fields)]);
-        return { event_type, session_id: sessionId, seq, timestamp, ...fields } as SessionEvent;
-      });
+      const events = acceptedEvents(toSession(row), bodies).map(
+        ({ event_type, timestamp, ...fields }, index) => {
+          const seq = lastSeq + index + 1;
+          query.insertEvent.run([sessionId, seq, event_type, timestamp, JSON.stringify(fields)]);
+          return { event_type, session_id: sessionId, seq, timestamp, ...fields } as SessionEvent;
+        },
+      );
       const session = applyEvents(toSession(row), events);
       query.updateSession.run([
         session.lastActivityAt,
@@ -164,7 +166,7 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
     async appendEvents(sessionId, bodies) {
       if (bodies.length === 0) return [];
       const events = insertEvents(sessionId, bodies);
-      publish(sessionId, events);
+      if (events.length > 0) publish(sessionId, events);
       return events;
     },
     async readEvents(sessionId, afterSeq, limit) {

@@ -33,7 +33,8 @@ export interface SessionStore {
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /**
    * Appends events in order, numbering them from the session's last seq + 1, updates the
-   * session's state, live flag and activity time, and hands them to subscribers. Atomic.
+   * session's state, live flag and activity time, and hands them to subscribers. Atomic. Nothing
+   * is appended after the session's `session_ended` (see `acceptedEvents`); answers what was.
    */
   appendEvents(sessionId: string, events: TimedEventBody[]): Promise<SessionEvent[]>;
   /** Events with seq > afterSeq, in order, at most `limit`. */

@@ -16,11 +16,13 @@ export class FeedSubscriber {
   readonly received: ReceivedEvent[] = [];
   readonly comments: string[] = [];
   retryMs: number | undefined;
-  #abort = new AbortController();
   #done: Promise<void>;
   #waiters = new Set<() => void>();
 
-  private constructor(readonly response: Response) {
+  private constructor(
+    readonly response: Response,
+    private readonly abort: AbortController,
+  ) {
     this.#done = this.#read();
   }
 
@@ -31,11 +33,12 @@ export class FeedSubscriber {
   ): Promise<FeedSubscriber> {
     const headers: Record<string, string> = { authorization: `Bearer ${sessionToken}` };
     if (lastEventId !== undefined) headers['last-event-id'] = String(lastEventId);
-    const response = await fetch(eventsUrl, { headers });
+    const abort = new AbortController();
+    const response = await fetch(eventsUrl, { headers, signal: abort.signal });
     if (response.status !== 200) {
       throw new Error(`feed answered ${response.status}: ${await response.text()}`);
     }
-    return new FeedSubscriber(response);
+    return new FeedSubscriber(response, abort);
   }
 
   get events(): SessionEvent[] {
@@ -73,8 +76,7 @@ export class FeedSubscriber {
   }
 
   async close(): Promise<void> {
-    this.#abort.abort();
-    await this.response.body?.cancel().catch(() => {});
+    this.abort.abort();
     await this.#done;
   }
 

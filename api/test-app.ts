@@ -1,0 +1,172 @@
+/**
+ * The API's unit-test harness: the real app (`createApp`) on a real SQLite store in a temp dir,
+ * real session and ingest tokens, and LiveKit's room service replaced by an in-memory gateway that
+ * records room calls. Tests call `app.request(...)`, without a server.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { expect } from 'vitest';
+import { loadConfig } from '../common/config.js';
+import type { CreateSessionResponse, JobMetadata } from '../common/protocol.js';
+import { createApp } from './app.js';
+import { apiConfigSchema } from './config.js';
+import { createLivekitGateway, type LivekitGateway } from './livekit.js';
+import type { EventStreamOptions } from './routes/events.js';
+import { createSessionTokens } from './session-tokens.js';
+import { openSqliteStore } from './store/sqlite.js';
+import type { SessionStore } from './store/types.js';
+
+export const SECRET = 'test-livekit-secret-0123456789abcdef';
+export const LIVEKIT_URL = 'ws://livekit.test:7880';
+export const VERSION = '9.9.9-test';
+export const ISO_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/** An event time a test can write down: `second` seconds into 2030. */
+export const timeAt = (second: number) =>
+  new Date(Date.UTC(2030, 0, 1, 0, 0, second)).toISOString();
+
+/** The keys the app under test uses, for tests that issue or check tokens themselves. */
+export const sessionTokens = createSessionTokens(SECRET, 'session');
+export const ingestTokens = createSessionTokens(SECRET, 'ingest');
+
+export function testConfig(env: NodeJS.ProcessEnv = {}) {
+  return loadConfig(apiConfigSchema, {
+    LIVEKIT_URL,
+    LIVEKIT_API_KEY: 'test-key',
+    LIVEKIT_API_SECRET: SECRET,
+    ...env,
+  });
+}
+
+/**
+ * Room calls are recorded and can be made to fail; tokens come from the real gateway, which signs
+ * them locally, so the grants under test are the ones production hands out.
+ */
+function fakeLivekit(config: ReturnType<typeof testConfig>) {
+  const real = createLivekitGateway(config);
+  const state = {
+    createdRooms: [] as { roomName: string; metadata: JobMetadata }[],
+    deletedRooms: [] as string[],
+    failCreateRoom: false,
+    /** Runs inside each deleteRoom call, after it is recorded: a test makes it throw or wait. */
+    onDeleteRoom: async (_roomName: string) => {},
+    reachable: true,
+  };
+  const gateway: LivekitGateway = {
+    url: real.url,
+    async createRoomWithAgent(roomName, metadata) {
+      if (state.failCreateRoom) {
+        throw new Error('twirp error unavailable: dial tcp 10.1.2.3:7880: connection refused');
+      }
+      state.createdRooms.push({ roomName, metadata });
+    },
+    async deleteRoom(roomName) {
+      state.deletedRooms.push(roomName);
+      await state.onDeleteRoom(roomName);
+    },
+    createParticipantToken: (grant) => real.createParticipantToken(grant),
+    async isReachable() {
+      return state.reachable;
+    },
+  };
+  return { gateway, state };
+}
+
+/** A SQLite store in a fresh temp dir; `remove` closes it and deletes the dir. */
+export async function openTestStore() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'api-test-'));
+  const store = await openSqliteStore({ dataDir });
+  return {
+    store,
+    async remove() {
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface TestAppOptions {
+  store: SessionStore;
+  env?: NodeJS.ProcessEnv;
+  eventStream?: EventStreamOptions;
+}
+
+export function buildTestApp({ store, env = {}, eventStream }: TestAppOptions) {
+  const config = testConfig(env);
+  const livekit = fakeLivekit(config);
+  const app = createApp({
+    config,
+    livekit: livekit.gateway,
+    sessionTokens,
+    ingestTokens,
+    store,
+    logger: pino({ level: 'silent' }),
+    version: VERSION,
+    ...(eventStream && { eventStream }),
+  });
+  return { app, livekit: livekit.state };
+}
+export type TestApp = ReturnType<typeof buildTestApp>['app'];
+
+export const postJson = (body: string, headers: Record<string, string> = {}) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json', ...headers },
+  body,
+});
+
+/** POST /api/sessions, expecting 201; without `body` the request has no body and no content type. */
+export async function createSession(app: TestApp, body?: object): Promise<CreateSessionResponse> {
+  const init = body === undefined ? { method: 'POST' } : postJson(JSON.stringify(body));
+  const response = await app.request('/api/sessions', init);
+  expect(response.status).toBe(201);
+  return (await response.json()) as CreateSessionResponse;
+}
+
+/** A session created through the app, with the ingest token its agent job was dispatched with. */
+export async function startSession(store: SessionStore) {
+  const { app, livekit } = buildTestApp({ store });
+  const session = await createSession(app);
+  const ingestToken = livekit.createdRooms.at(-1)?.metadata.ingestToken ?? '';
+  return { app, livekit, session, ingestToken };
+}
+
+/** The API's error body, exactly: nothing else (no stack, no provider text) may be in it. */
+export const errorShape = (code: string, message: unknown) => ({
+  error: { code, message },
+  timestamp: expect.stringMatching(ISO_TIME),
+});
+
+/** Reads a response body as text, one chunk per read, as far as the test asks. */
+export function readBody(response: Response) {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const decoder = new TextDecoder();
+  let text = '';
+  let done = false;
+  const read = async () => {
+    const chunk = await reader.read();
+    done = chunk.done;
+    if (chunk.value) text += decoder.decode(chunk.value, { stream: true });
+  };
+  return {
+    readChunk: read,
+    get text() {
+      return text;
+    },
+    /** Reads until `wanted` holds of the text so far; false when the stream ends first. */
+    async until(wanted: (text: string) => boolean) {
+      while (!wanted(text) && !done) await read();
+      return wanted(text);
+    },
+    async toEnd() {
+      while (!done) await read();
+      return text;
+    },
+    cancel: () => reader.cancel(),
+  };
+}
+
+/** The `id:` lines of SSE text, as numbers. */
+export const sseSeqs = (text: string) =>
+  [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
