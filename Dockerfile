@@ -8,5 +8,6 @@ COPY tsconfig.json livekit.yaml ./
 COPY common ./common
 COPY api ./api
 COPY agent ./agent
+RUN mkdir -p /data && chown node /data
 USER node
 CMD ["node", "--import", "tsx", "api/main.ts"]

@@ -1,6 +1,7 @@
 /**
  * Builds the Hono app from its dependencies, so tests call `app.request(...)` without a server.
  */
+import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { ApiConfig } from './config.js';
@@ -38,6 +39,7 @@ export function createApp(deps: AppDeps) {
     openapi: '3.1.0',
     info: { title: 'Voice agent server API', version: deps.version },
   });
+  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
   app.notFound(() => {
     throw apiError(404, 'not_found', 'No such route.');
   });
