@@ -2,11 +2,20 @@
  * The agent worker's configuration: LiveKit, providers, and the turn-taking knobs. Turn-taking
  * values left unset keep the agents framework's own defaults.
  */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { env, livekitSchema, providersSchema } from '../common/config.js';
 
 export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).extend({
   AGENT_HEALTH_PORT: env.integer(8081, 0, 65_535),
+  /**
+   * CPU load (0–1) at which the worker stops taking calls, so LiveKit sends them to another
+   * worker. With one worker there is no other: the default takes calls until the CPU is nearly
+   * full. Lower it when several workers share the load; above 1 the worker never refuses.
+   */
+  AGENT_LOAD_THRESHOLD: z.preprocess(
+    (value) => (value === '' ? undefined : value),
+    z.coerce.number().gt(0).default(0.95),
+  ),
   /** Where the agent reports session events (the API's ingest). */
   API_URL: env.url('http://127.0.0.1:8000'),
   LOG_LEVEL: env.logLevel,

@@ -2,11 +2,19 @@
  * One call: the job process entry. Reads the session from the dispatch metadata, builds the
  * pipeline, joins the room, and reports everything that happens to the session's event log.
  */
-import { defineAgent, type JobContext, log } from '@livekit/agents';
+import { defineAgent, type JobContext, llm, log, voice } from '@livekit/agents';
+import { RoomEvent } from '@livekit/rtc-node';
 import { loadConfig } from '../common/config.js';
-import { jobMetadataSchema, TURN_STATE_ATTRIBUTE, type TurnState } from '../common/protocol.js';
+import {
+  AGENT_CHAT_TOPIC,
+  agentChatMessageSchema,
+  jobMetadataSchema,
+  TURN_STATE_ATTRIBUTE,
+  type TurnState,
+} from '../common/protocol.js';
 import { type AgentConfig, agentConfigSchema } from './config.js';
 import { EventReporter } from './event-reporter.js';
+import { loadHistory } from './history.js';
 import { createProviders, MissingProviderError } from './providers.js';
 import { createAssistant, createVoiceSession } from './session.js';
 import { reportSessionEvents } from './session-events.js';
@@ -52,18 +60,60 @@ export default defineAgent({
 
     const session = createVoiceSession(providers, config);
     const publishTurnState = turnStatePublisher(ctx);
+    const typedMessages = acceptTypedMessages(ctx, session, logger);
     const feed = reportSessionEvents(session, events, {
       settleAfterMs: settleAfterMs(config),
       onTurnState: publishTurnState,
+      messageSource: (message) => typedMessages.get(message.id),
     });
     events.report({ event_type: 'session_started', room_name: ctx.job.room?.name ?? '' });
-    await session.start({ agent: createAssistant(metadata.instructions), room: ctx.room });
+    // The call is over when the session closes (the caller left): free the worker at once
+    // instead of waiting for LiveKit to close the room around the lone agent.
+    session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
+    const history = await loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger });
+    await session.start({ agent: createAssistant(metadata.instructions, history), room: ctx.room });
     tapSpokenText(session, feed.reportSpokenText);
     await ctx.connect();
     publishTurnState();
     logger.info('agent joined the call');
   },
 });
+
+/**
+ * Text chat during a call: the API hands typed messages (and voice-message transcripts) to the
+ * agent as LiveKit data sent by the server itself, never by a participant, so the caller cannot
+ * forge them. Each is answered in the call's context and spoken. Answers the source of each.
+ */
+function acceptTypedMessages(
+  ctx: JobContext,
+  session: voice.AgentSession,
+  logger: ReturnType<typeof log>,
+): Map<string, 'text' | 'voice'> {
+  const sources = new Map<string, 'text' | 'voice'>();
+  ctx.room.on(RoomEvent.DataReceived, (payload, participant, _kind, topic) => {
+    if (topic !== AGENT_CHAT_TOPIC || participant !== undefined) return;
+    const parsed = agentChatMessageSchema.safeParse(parseJson(payload));
+    if (!parsed.success) {
+      logger.warn({ topic }, 'ignored a malformed chat message');
+      return;
+    }
+    const { itemId, text, source } = parsed.data;
+    sources.set(itemId, source);
+    session.interrupt();
+    session.generateReply({
+      userInput: llm.ChatMessage.create({ role: 'user', content: text, id: itemId }),
+    });
+  });
+  return sources;
+}
+
+function parseJson(payload: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(payload));
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * Mirrors the turn state into a participant attribute, for LiveKit clients that do not follow the

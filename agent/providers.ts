@@ -5,7 +5,12 @@
 import type { llm, stt, tts } from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
-import { describeProviders, missingSettings, type ProvidersConfig } from '../common/config.js';
+import {
+  describeProviders,
+  missingSettings,
+  openaiApiKey,
+  type ProvidersConfig,
+} from '../common/config.js';
 
 export interface Providers {
   stt: stt.STT;
@@ -22,17 +27,11 @@ export class MissingProviderError extends Error {
   }
 }
 
-/**
- * Local OpenAI-compatible servers take no key, but the OpenAI client insists on one; this value
- * is sent only when a base URL is set and no key is.
- */
-const KEYLESS_SERVER_KEY = 'no-key';
-
 export function createProviders(config: ProvidersConfig): Providers {
   const missing = missingSettings(describeProviders(config));
   if (missing.length > 0) throw new MissingProviderError(missing);
 
-  const apiKey = config.OPENAI_API_KEY ?? KEYLESS_SERVER_KEY;
+  const apiKey = openaiApiKey(config);
   return {
     stt: config.STT_BASE_URL
       ? new openai.STT({

@@ -15,8 +15,8 @@ export interface SessionEventOptions {
   /** After the user stops speaking, how long before "no reply is coming" (back to idle). */
   settleAfterMs: number;
   onTurnState?: (state: TurnState) => void;
-  /** Whether a user message was typed rather than spoken (text chat joins the same session). */
-  isTypedMessage?: (message: llm.ChatMessage) => boolean;
+  /** Where a user message came from, when not the call's audio (text chat joins the session). */
+  messageSource?: (message: llm.ChatMessage) => 'text' | 'voice' | undefined;
 }
 
 const seconds = (value: number | undefined) =>
@@ -87,7 +87,7 @@ export function reportSessionEvents(
       event_type: 'conversation_item',
       role: item.role,
       text: item.textContent ?? '',
-      source: item.role === 'user' && options.isTypedMessage?.(item) ? 'text' : 'voice',
+      source: (item.role === 'user' && options.messageSource?.(item)) || 'voice',
       item_id: item.id,
     });
   });

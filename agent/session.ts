@@ -2,16 +2,19 @@
  * Builds the voice pipeline for one call: on-device VAD and end-of-turn model, the configured
  * providers, barge-in on. Pure factories: tests and benchmarks build them without a room.
  */
-import { inference, voice } from '@livekit/agents';
+import { inference, type llm, voice } from '@livekit/agents';
+import { DEFAULT_INSTRUCTIONS } from '../common/assistant.js';
 import type { AgentConfig } from './config.js';
 import type { Providers } from './providers.js';
 
-export const DEFAULT_INSTRUCTIONS =
-  'You are a helpful voice assistant. Answer in one to three short spoken sentences, ' +
-  'in plain words without markdown, lists or emoji.';
-
-export function createAssistant(instructions: string | undefined): voice.Agent {
-  return new voice.Agent({ instructions: instructions?.trim() || DEFAULT_INSTRUCTIONS });
+export function createAssistant(
+  instructions: string | undefined,
+  chatCtx?: llm.ChatContext,
+): voice.Agent {
+  return new voice.Agent({
+    instructions: instructions?.trim() || DEFAULT_INSTRUCTIONS,
+    ...(chatCtx && { chatCtx }),
+  });
 }
 
 export function createVoiceSession(providers: Providers, config: AgentConfig): voice.AgentSession {

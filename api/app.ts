@@ -4,16 +4,22 @@
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
+import type { ChatLlm } from './chat/llm.js';
 import type { ApiConfig } from './config.js';
 import { apiError, renderError } from './errors.js';
 import type { LivekitGateway } from './livekit.js';
+import { chatRoutes } from './routes/chat.js';
 import { type EventStreamOptions, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { modelRoutes } from './routes/models.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { transcriptRoutes } from './routes/transcript.js';
+import { voiceRoutes } from './routes/voice.js';
 import type { SessionTokens } from './session-tokens.js';
 import type { SessionStore } from './store/types.js';
+import type { VoiceMessages } from './voice/messages.js';
+import type { VoiceReplies } from './voice/replies.js';
 
 export interface AppDeps {
   config: ApiConfig;
@@ -22,6 +28,12 @@ export interface AppDeps {
   /** Tokens that let an agent job append to its own session's log. */
   ingestTokens: SessionTokens;
   store: SessionStore;
+  /** The LLM text chat uses when no call is live. */
+  chatLlm: ChatLlm;
+  /** Speech in and out for voice messages sent through /api/chat. */
+  voiceMessages: VoiceMessages;
+  /** The spoken replies to voice messages, served at /api/voice/:id. */
+  voiceReplies: VoiceReplies;
   logger: Logger;
   version: string;
   /** Tuning of the SSE feed; tests shorten the heartbeat and the slow-subscriber bound. */
@@ -35,6 +47,9 @@ export function createApp(deps: AppDeps) {
   app.route('/', eventRoutes(deps));
   app.route('/', transcriptRoutes(deps));
   app.route('/', ingestRoutes(deps));
+  app.route('/', chatRoutes(deps));
+  app.route('/', modelRoutes(deps));
+  app.route('/', voiceRoutes(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Voice agent server API', version: deps.version },

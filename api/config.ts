@@ -1,5 +1,5 @@
 /** The API's configuration: LiveKit, providers (for /health and chat), HTTP and store settings. */
-import type { z } from 'zod';
+import { z } from 'zod';
 import { DEV_LIVEKIT_SECRET, env, livekitSchema, providersSchema } from '../common/config.js';
 
 export const apiConfigSchema = livekitSchema
@@ -18,10 +18,22 @@ export const apiConfigSchema = livekitSchema
     /** Where the embedded store (SQLite) keeps sessions and their event logs. */
     DATA_DIR: env.text('.data'),
     NODE_ENV: env.text('development'),
+    /** How many recent messages (user and assistant) text chat sends the LLM. */
+    CHAT_HISTORY_MESSAGES: env.integer(20, 0, 1000),
+    /** A session with no activity for this long has expired. */
+    SESSION_IDLE_TIMEOUT_S: env.integer(1800, 60, 30 * 86_400),
     /** Lifetime of a participant token; clients refresh it through /token. */
     PARTICIPANT_TOKEN_TTL_S: env.integer(900, 60, 86_400),
     /** Lifetime of a session token (the key to a session's events, transcript and chat). */
     SESSION_TOKEN_TTL_S: env.integer(4 * 3600, 60, 7 * 86_400),
+    /** Largest voice message /api/chat accepts, in bytes (10 MiB). */
+    VOICE_MESSAGE_MAX_BYTES: env.integer(10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
+    /** Longest voice message /api/chat transcribes. */
+    VOICE_MESSAGE_MAX_SECONDS: env.integer(120, 1, 3600),
+    /** How long the spoken reply to a voice message stays at its /api/voice URL. */
+    VOICE_REPLY_TTL_S: env.integer(3600, 60, 7 * 86_400),
+    /** Audio format asked of the TTS server for voice replies: wav (any server) or mp3 (smaller). */
+    VOICE_REPLY_FORMAT: env.text('wav').pipe(z.enum(['wav', 'mp3'])),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV !== 'production') return;

@@ -2,9 +2,15 @@
  * The API's side of LiveKit: rooms created together with the agent dispatch, and participant
  * tokens that can do no more than a caller needs.
  */
-import { AccessToken, RoomAgentDispatch, RoomServiceClient, TrackSource } from 'livekit-server-sdk';
+import {
+  AccessToken,
+  DataPacket_Kind,
+  RoomAgentDispatch,
+  RoomServiceClient,
+  TrackSource,
+} from 'livekit-server-sdk';
 import type { LivekitConfig } from '../common/config.js';
-import type { JobMetadata } from '../common/protocol.js';
+import { AGENT_CHAT_TOPIC, type AgentChatMessage, type JobMetadata } from '../common/protocol.js';
 
 export interface ParticipantGrant {
   roomName: string;
@@ -17,7 +23,10 @@ export interface LivekitGateway {
   readonly url: string;
   createRoomWithAgent(roomName: string, metadata: JobMetadata): Promise<void>;
   deleteRoom(roomName: string): Promise<void>;
+  roomExists(roomName: string): Promise<boolean>;
   createParticipantToken(grant: ParticipantGrant): Promise<string>;
+  /** Hands a typed message to the agent of a live call; only the server can send these. */
+  sendToAgent(roomName: string, message: AgentChatMessage): Promise<void>;
   isReachable(timeoutMs: number): Promise<boolean>;
 }
 
@@ -46,6 +55,17 @@ export function createLivekitGateway(
     },
     async deleteRoom(roomName) {
       await rooms.deleteRoom(roomName);
+    },
+    async roomExists(roomName) {
+      return (await rooms.listRooms([roomName])).length > 0;
+    },
+    async sendToAgent(roomName, message) {
+      await rooms.sendData(
+        roomName,
+        new TextEncoder().encode(JSON.stringify(message)),
+        DataPacket_Kind.RELIABLE,
+        { topic: AGENT_CHAT_TOPIC },
+      );
     },
     async createParticipantToken({ roomName, identity, name, ttlSeconds }) {
       const token = new AccessToken(config.LIVEKIT_API_KEY, config.LIVEKIT_API_SECRET, {

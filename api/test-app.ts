@@ -9,14 +9,17 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect } from 'vitest';
 import { loadConfig } from '../common/config.js';
-import type { CreateSessionResponse, JobMetadata } from '../common/protocol.js';
+import type { AgentChatMessage, CreateSessionResponse, JobMetadata } from '../common/protocol.js';
 import { createApp } from './app.js';
+import { createChatLlm } from './chat/llm.js';
 import { apiConfigSchema } from './config.js';
 import { createLivekitGateway, type LivekitGateway } from './livekit.js';
 import type { EventStreamOptions } from './routes/events.js';
 import { createSessionTokens } from './session-tokens.js';
 import { openSqliteStore } from './store/sqlite.js';
 import type { SessionStore } from './store/types.js';
+import { createVoiceMessages } from './voice/messages.js';
+import { createVoiceReplies, type VoiceReplies } from './voice/replies.js';
 
 export const SECRET = 'test-livekit-secret-0123456789abcdef';
 export const LIVEKIT_URL = 'ws://livekit.test:7880';
@@ -49,6 +52,7 @@ function fakeLivekit(config: ReturnType<typeof testConfig>) {
   const state = {
     createdRooms: [] as { roomName: string; metadata: JobMetadata }[],
     deletedRooms: [] as string[],
+    sentToAgent: [] as { roomName: string; message: AgentChatMessage }[],
     failCreateRoom: false,
     /** Runs inside each deleteRoom call, after it is recorded: a test makes it throw or wait. */
     onDeleteRoom: async (_roomName: string) => {},
@@ -65,6 +69,12 @@ function fakeLivekit(config: ReturnType<typeof testConfig>) {
     async deleteRoom(roomName) {
       state.deletedRooms.push(roomName);
       await state.onDeleteRoom(roomName);
+    },
+    async roomExists(roomName) {
+      return state.createdRooms.some((room) => room.roomName === roomName);
+    },
+    async sendToAgent(roomName, message) {
+      state.sentToAgent.push({ roomName, message });
     },
     createParticipantToken: (grant) => real.createParticipantToken(grant),
     async isReachable() {
@@ -91,17 +101,28 @@ export interface TestAppOptions {
   store: SessionStore;
   env?: NodeJS.ProcessEnv;
   eventStream?: EventStreamOptions;
+  /** Where voice replies are kept; by default a directory that only a save would create. */
+  voiceReplies?: VoiceReplies;
 }
 
-export function buildTestApp({ store, env = {}, eventStream }: TestAppOptions) {
+export function buildTestApp({ store, env = {}, eventStream, voiceReplies }: TestAppOptions) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
+  const replies =
+    voiceReplies ??
+    createVoiceReplies({
+      dir: join(tmpdir(), `api-test-voice-${process.pid}`),
+      ttlMs: config.VOICE_REPLY_TTL_S * 1000,
+    });
   const app = createApp({
     config,
     livekit: livekit.gateway,
     sessionTokens,
     ingestTokens,
     store,
+    voiceReplies: replies,
+    voiceMessages: createVoiceMessages({ config, replies }),
+    chatLlm: createChatLlm(config, { retries: 1 }),
     logger: pino({ level: 'silent' }),
     version: VERSION,
     ...(eventStream && { eventStream }),
@@ -170,3 +191,27 @@ export function readBody(response: Response) {
 /** The `id:` lines of SSE text, as numbers. */
 export const sseSeqs = (text: string) =>
   [...text.matchAll(/^id: (\d+)$/gm)].map((match) => Number(match[1]));
+
+/** A multipart form POST, as browsers and existing clients send /api/chat. */
+export function postForm(
+  fields: Record<string, string | Blob>,
+  headers: Record<string, string> = {},
+) {
+  const body = new FormData();
+  for (const [name, value] of Object.entries(fields)) body.append(name, value);
+  return { method: 'POST', headers, body };
+}
+
+/** SSE text as frames: each frame's `event:` name and its `data:` lines joined. */
+export const sseFrames = (text: string) =>
+  text
+    .split('\n\n')
+    .filter((frame) => frame !== '')
+    .map((frame) => {
+      const lines = frame.split('\n');
+      const field = (name: string) =>
+        lines
+          .filter((line) => line.startsWith(`${name}: `))
+          .map((line) => line.slice(name.length + 2));
+      return { event: field('event')[0], data: field('data').join('\n') };
+    });

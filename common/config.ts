@@ -90,6 +90,12 @@ export function loadConfig<T extends z.ZodType>(
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 }
 
+/**
+ * The key for OpenAI-compatible calls. Local servers take no key, but OpenAI clients insist on
+ * one; this placeholder is sent only when a base URL is set and no key is.
+ */
+export const openaiApiKey = (config: ProvidersConfig) => config.OPENAI_API_KEY ?? 'no-key';
+
 /** A stage's missing setting: the variable, or the base URL of a server that needs none. */
 export interface MissingSetting {
   variable: string;

@@ -192,3 +192,79 @@ export const transcriptResponseSchema = z.object({
   items: z.array(transcriptItemSchema),
 });
 export type TranscriptResponse = z.infer<typeof transcriptResponseSchema>;
+
+/* --------------------------------------------------------------------------------------------
+ * Text chat (POST /api/chat): JSON, or the multipart form existing clients send.
+ * ------------------------------------------------------------------------------------------ */
+
+export const CHAT_MESSAGE_MAX_CHARS = 4000;
+const chatMessage = z
+  .string()
+  .trim()
+  .min(1, 'must not be empty')
+  .max(CHAT_MESSAGE_MAX_CHARS, `must be at most ${CHAT_MESSAGE_MAX_CHARS} characters`);
+const sessionIdField = z.string().trim().min(1).max(64);
+
+export const chatJsonRequestSchema = z
+  .object({
+    message: chatMessage,
+    sessionId: sessionIdField.optional(),
+    stream: z.boolean().optional(),
+  })
+  .strict();
+
+export const chatFormRequestSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('text'),
+    message: chatMessage,
+    sessionId: sessionIdField.optional(),
+    userId: shortText.optional(),
+    username: shortText.optional(),
+    stream: z.enum(['true', 'false']).optional(),
+  }),
+  z.object({
+    type: z.literal('voice'),
+    audio: z.instanceof(File, { message: 'a voice message needs an audio file' }),
+    message: z.string().max(CHAT_MESSAGE_MAX_CHARS).optional(),
+    sessionId: sessionIdField.optional(),
+    userId: shortText.optional(),
+    username: shortText.optional(),
+    stream: z.enum(['true', 'false']).optional(),
+  }),
+]);
+
+export const chatResponseSchema = z.object({
+  /** The assistant's reply. */
+  message: z.string(),
+  type: z.enum(['text', 'voice']),
+  sessionId: z.string(),
+  /** The spoken reply of a voice message. */
+  audioUrl: z.string().optional(),
+  /** The user's words: the message, or the transcript of a voice message. */
+  transcript: z.string(),
+  /** Only when this message opened the session: the key to its other calls. */
+  sessionToken: z.string().optional(),
+});
+export type ChatResponse = z.infer<typeof chatResponseSchema>;
+
+/** A typed message the API hands the agent of a live call (LiveKit data, sent by the server). */
+export const AGENT_CHAT_TOPIC = 'voice-agent.chat';
+export const agentChatMessageSchema = z.object({
+  itemId: z.string().min(1).max(100),
+  text: z.string().min(1).max(CHAT_MESSAGE_MAX_CHARS),
+  /** `voice` for the transcript of a voice message. */
+  source: z.enum(['text', 'voice']),
+});
+export type AgentChatMessage = z.infer<typeof agentChatMessageSchema>;
+
+/** `GET /internal/sessions/:id/history`: the conversation a new call of the session starts from. */
+export const historyResponseSchema = z.object({
+  items: z.array(
+    z.object({
+      role: z.enum(['user', 'assistant']),
+      text: z.string(),
+      source: z.enum(['voice', 'text']),
+      item_id: z.string(),
+    }),
+  ),
+});

@@ -1,14 +1,41 @@
 /**
- * `POST /internal/sessions/:id/events`: the agent job appends what happened in the call to the
- * session's event log. Authenticated with the ingest token the API put in the job's dispatch
- * metadata; a token for one session cannot write to another.
+ * The agent job's side of the API, authenticated with the ingest token the API put in the job's
+ * dispatch metadata (a token for one session cannot touch another):
+ * `POST /internal/sessions/:id/events` appends what happened in the call to the session's log;
+ * `GET /internal/sessions/:id/history` is the conversation so far, which a new call starts from.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { errorBodySchema, ingestRequestSchema } from '../../common/protocol.js';
+import {
+  errorBodySchema,
+  historyResponseSchema,
+  ingestRequestSchema,
+} from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
 import { bearerToken, loadSession } from '../session-auth.js';
 import { validationHook } from '../validation.js';
+import { readConversation } from './transcript.js';
+
+const historyRoute = createRoute({
+  method: 'get',
+  path: '/internal/sessions/{id}/history',
+  summary: 'The conversation so far, for a new call of the session (agent workers only)',
+  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  responses: {
+    200: {
+      description: 'History',
+      content: { 'application/json': { schema: historyResponseSchema } },
+    },
+    401: {
+      description: 'No valid ingest token',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
+    404: {
+      description: 'Unknown session',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
+  },
+});
 
 const ingestRoute = createRoute({
   method: 'post',
@@ -40,7 +67,7 @@ export function ingestRoutes({ store, ingestTokens }: AppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   // A middleware, so the token is checked before the body is read and validated: a caller without
   // one learns nothing about the body it sent and costs no parsing.
-  app.use('/internal/sessions/:id/events', async function requireIngestToken(c, next) {
+  app.use('/internal/sessions/:id/*', async function requireIngestToken(c, next) {
     const token = bearerToken(c.req.header('authorization'));
     const tokenSession = token ? await ingestTokens.verify(token) : null;
     if (tokenSession !== c.req.param('id'))
@@ -53,6 +80,17 @@ export function ingestRoutes({ store, ingestTokens }: AppDeps) {
     // After the end (DELETE, or the call closing) the store appends nothing: 0 appended.
     const appended = await store.appendEvents(id, c.req.valid('json').events);
     return c.json({ appended: appended.length, last_seq: appended.at(-1)?.seq ?? 0 }, 200);
+  });
+  app.openapi(historyRoute, async (c) => {
+    const { id } = c.req.valid('param');
+    await loadSession(store, id);
+    const items = (await readConversation(store, id)).map(({ role, text, source, item_id }) => ({
+      role,
+      text,
+      source,
+      item_id,
+    }));
+    return c.json({ items }, 200);
   });
   return app;
 }

@@ -2,7 +2,6 @@
  * Session lifecycle: create (a LiveKit room with the agent already dispatched into it), read,
  * refresh the participant token, and end. Everything but creation needs the session token.
  */
-import { randomBytes } from 'node:crypto';
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import {
   createSessionRequestSchema,
@@ -15,13 +14,10 @@ import { requireApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
+import { openSession, startCall } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
 import { validationHook } from '../validation.js';
 
-/** The agent job's ingest token outlives any call. */
-const INGEST_TOKEN_TTL_S = 24 * 3600;
-
-const randomId = (bytes: number) => randomBytes(bytes).toString('base64url');
 const json = <T extends z.ZodType>(description: string, schema: T) => ({
   description,
   content: { 'application/json': { schema } },
@@ -65,7 +61,8 @@ const getSessionRoute = createRoute({
 const refreshTokenRoute = createRoute({
   method: 'post',
   path: '/api/sessions/{id}/token',
-  summary: 'A fresh participant token for the same room and identity',
+  summary:
+    'A fresh participant token for the same room and identity; starts the call (room and agent) of a session that has none',
   request: { params: idParam },
   responses: {
     200: json('A new participant token', participantTokenResponseSchema),
@@ -93,7 +90,7 @@ const describeSession = (session: SessionRecord) => ({
 });
 
 export function sessionRoutes(deps: AppDeps) {
-  const { config, livekit, sessionTokens, ingestTokens, store, logger } = deps;
+  const { config, livekit, sessionTokens, store, logger } = deps;
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use('/api/sessions', requireApiKey(config.API_KEYS));
   app.use('/api/sessions/:id', requireSessionToken(sessionTokens));
@@ -114,37 +111,12 @@ export function sessionRoutes(deps: AppDeps) {
 
   app.openapi(createSessionRoute, async (c) => {
     const body = c.req.valid('json') ?? {};
-    const sessionId = randomId(16);
-    const session = await store.createSession({
-      sessionId,
-      roomName: `session-${sessionId}`,
-      participantIdentity: `user-${randomId(9)}`,
-      userId: body.userId ?? null,
-      username: body.username ?? null,
-      instructions: body.instructions ?? null,
-      createdAt: new Date().toISOString(),
+    const { session, sessionToken, sessionTokenExpiresAt } = await openSession(deps, {
+      ...body,
+      withCall: body.voice !== false,
     });
-    const ingest = await ingestTokens.issue(sessionId, INGEST_TOKEN_TTL_S);
-    try {
-      await livekit.createRoomWithAgent(session.roomName, {
-        sessionId,
-        ingestToken: ingest.token,
-        ...(body.instructions !== undefined && { instructions: body.instructions }),
-      });
-    } catch (error) {
-      logger.error({ err: error, sessionId }, 'could not create the LiveKit room');
-      await store.appendEvents(sessionId, [
-        {
-          event_type: 'session_ended',
-          reason: 'livekit_unavailable',
-          timestamp: new Date().toISOString(),
-        },
-      ]);
-      throw apiError(503, 'livekit_unavailable', 'The LiveKit server could not create the room.');
-    }
-    const token = await sessionTokens.issue(sessionId, config.SESSION_TOKEN_TTL_S);
+    const sessionId = session.sessionId;
     const baseUrl = config.PUBLIC_URL ?? new URL(c.req.url).origin;
-    logger.info({ sessionId, roomName: session.roomName }, 'session created');
     return c.json(
       {
         sessionId,
@@ -152,9 +124,9 @@ export function sessionRoutes(deps: AppDeps) {
         livekitUrl: livekit.url,
         participantToken: (await participantToken(session)).participantToken,
         participantIdentity: session.participantIdentity,
-        sessionToken: token.token,
+        sessionToken,
         eventsUrl: `${baseUrl}/api/sessions/${sessionId}/events`,
-        expiresAt: token.expiresAt.toISOString(),
+        expiresAt: sessionTokenExpiresAt.toISOString(),
       },
       201,
     );
@@ -167,6 +139,10 @@ export function sessionRoutes(deps: AppDeps) {
   app.openapi(refreshTokenRoute, async (c) => {
     const session = await loadSession(store, c.req.valid('param').id);
     if (session.endedAt) throw apiError(409, 'session_ended', 'The session has ended.');
+    // A session opened by text chat has no call yet: joining starts one, with its history.
+    if (!session.live && !(await livekit.roomExists(session.roomName))) {
+      await startCall(deps, session, { endSessionOnFailure: false });
+    }
     return c.json(
       {
         sessionId: session.sessionId,

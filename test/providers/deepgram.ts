@@ -1,17 +1,19 @@
 // Fake Deepgram live transcription (WebSocket /v1/listen) on loopback. An energy detector on the
 // received linear16 audio stands in for recognition: speech produces interim and final `Results`
 // carrying scripted transcripts, in the message shapes of Deepgram's live API; with settable
-// final latency, fault injection and per-connection recording.
+// final latency, fault injection and per-connection recording. Prerecorded transcription (HTTP
+// POST /v1/listen) answers the same scripted transcripts.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { type ListenConfig, ListenSession } from './deepgram-listen.js';
+import { answerPrerecorded, type RecordedPrerecordedRequest } from './deepgram-prerecorded.js';
 import { FaultQueue } from './faults.js';
 
 /** `times` defaults to 1. `drop` terminates the socket once the current utterance has
- * `afterSpeechMs` (default 300) of voiced audio. */
+ * `afterSpeechMs` (default 300) of voiced audio; a prerecorded request it drops at once. */
 export type DeepgramFault =
   | { kind: 'reject'; status: number; times?: number }
   | { kind: 'drop'; afterSpeechMs?: number; times?: number };
@@ -46,6 +48,7 @@ export interface DeepgramServer {
   /** `ws://127.0.0.1:<port>`, the deepgram plugin's `baseUrl`. */
   url: string;
   connections: RecordedConnection[];
+  prerecordedRequests: RecordedPrerecordedRequest[];
   scriptTranscripts(texts: string[]): void;
   setLatency(latency: { finalDelayMs?: number }): void;
   injectFault(fault: DeepgramFault): void;
@@ -62,13 +65,26 @@ export async function startDeepgramServer(
   options: DeepgramServerOptions = {},
 ): Promise<DeepgramServer> {
   const connections: RecordedConnection[] = [];
+  const prerecordedRequests: RecordedPrerecordedRequest[] = [];
   const scripted: string[] = [];
   const faults = new FaultQueue<DeepgramFault>();
   let finalDelayMs = 0;
 
-  const server = createServer((_req, res) => {
+  const nextTranscript = () => scripted.shift() ?? options.defaultTranscript ?? 'hello';
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    if (req.method === 'POST' && url.pathname.replace(/\/$/, '') === '/v1/listen') {
+      const deps = {
+        requests: prerecordedRequests,
+        nextTranscript,
+        takeFault: () => faults.take(),
+      };
+      void answerPrerecorded(req, res, queryRecord(url.searchParams), deps);
+      return;
+    }
     res.writeHead(404, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ err_code: 'NOT_FOUND', err_msg: 'Only WebSocket /v1/listen' }));
+    res.end(JSON.stringify({ err_code: 'NOT_FOUND', err_msg: 'Only /v1/listen' }));
   });
   const wss = new WebSocketServer({ noServer: true });
 
@@ -98,7 +114,7 @@ export async function startDeepgramServer(
       };
       connections.push(record);
       const session = new ListenSession(ws, record, listenConfig(url.searchParams), {
-        nextTranscript: () => scripted.shift() ?? options.defaultTranscript ?? 'hello',
+        nextTranscript,
         finalDelayMs: () => finalDelayMs,
         dropAfterSpeechMs:
           fault?.kind === 'drop'
@@ -118,6 +134,7 @@ export async function startDeepgramServer(
   return {
     url: `ws://127.0.0.1:${port}`,
     connections,
+    prerecordedRequests,
     scriptTranscripts: (texts) => {
       scripted.push(...texts);
     },

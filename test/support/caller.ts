@@ -38,6 +38,11 @@ export interface TimedValue<T> {
   at: number;
 }
 
+export type CallerSession = Pick<
+  CreateSessionResponse,
+  'sessionId' | 'livekitUrl' | 'participantToken' | 'sessionToken' | 'eventsUrl'
+>;
+
 export class ScriptedCaller {
   readonly turnStates: TimedValue<string>[] = [];
   /** Arrival time of every received agent frame louder than SPEECH_RMS. */
@@ -48,7 +53,7 @@ export class ScriptedCaller {
   #waiters = new Set<() => void>();
 
   private constructor(
-    readonly session: CreateSessionResponse,
+    readonly session: CallerSession,
     readonly room: Room,
     private readonly source: AudioSource,
   ) {}
@@ -62,7 +67,11 @@ export class ScriptedCaller {
     if (response.status !== 201) {
       throw new Error(`POST /api/sessions answered ${response.status}: ${await response.text()}`);
     }
-    const session = (await response.json()) as CreateSessionResponse;
+    return ScriptedCaller.connect((await response.json()) as CreateSessionResponse);
+  }
+
+  /** Joins the call of a session the test already has the tokens of. */
+  static async connect(session: CallerSession): Promise<ScriptedCaller> {
     const room = new Room();
     const source = new AudioSource(SAMPLE_RATE, 1, SOURCE_QUEUE_MS);
     const caller = new ScriptedCaller(session, room, source);

@@ -1,0 +1,202 @@
+/**
+ * `POST /api/chat`: a text (or voice) message in a session's conversation, from clients without a
+ * microphone or with only HTTP. Two body forms, one behaviour: JSON `{message, sessionId?, stream?}`
+ * or the multipart form `message, type, sessionId, userId, username, audio`. Without a sessionId it
+ * opens a session. With `stream: true` or `Accept: text/event-stream` the reply streams as SSE
+ * `delta` frames and one `done` frame; closing the connection cancels the LLM request at once.
+ */
+
+import { OpenAPIHono, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
+import {
+  type ChatResponse,
+  chatFormRequestSchema,
+  chatJsonRequestSchema,
+  chatResponseSchema,
+  errorBodySchema,
+} from '../../common/protocol.js';
+import { checkApiKey } from '../api-keys.js';
+import type { AppDeps } from '../app.js';
+import { answer } from '../chat/conversation.js';
+import { ApiError, apiError, errorBody } from '../errors.js';
+import { checkSessionToken, loadSession } from '../session-auth.js';
+import { openSession } from '../session-service.js';
+import type { SessionRecord } from '../store/types.js';
+import { validationError } from '../validation.js';
+
+type ChatRequest =
+  | (z.infer<typeof chatJsonRequestSchema> & { type: 'text' })
+  | z.infer<typeof chatFormRequestSchema>;
+
+async function readChatRequest(c: Context): Promise<ChatRequest> {
+  const contentType = c.req.header('content-type') ?? '';
+  if (contentType.startsWith('application/json')) {
+    const body = await c.req.json().catch(() => {
+      throw apiError(400, 'invalid_request', 'The body is not valid JSON.');
+    });
+    const parsed = chatJsonRequestSchema.safeParse(body);
+    if (!parsed.success) throw validationError(parsed.error);
+    return { ...parsed.data, type: 'text' };
+  }
+  if (
+    contentType.startsWith('multipart/form-data') ||
+    contentType.startsWith('application/x-www-form-urlencoded')
+  ) {
+    const form = await c.req.parseBody().catch(() => {
+      throw apiError(400, 'invalid_request', 'The form could not be read.');
+    });
+    const parsed = chatFormRequestSchema.safeParse({ type: 'text', ...form });
+    if (!parsed.success) throw validationError(parsed.error);
+    return parsed.data;
+  }
+  throw apiError(415, 'unsupported_media_type', 'Send JSON or a multipart form.');
+}
+
+/** Room for the form's other fields and boundaries around the audio. */
+const FORM_OVERHEAD_BYTES = 64 * 1024;
+
+const wantsStream = (c: Context, request: ChatRequest) =>
+  request.stream === true ||
+  request.stream === 'true' ||
+  (c.req.header('accept') ?? '').includes('text/event-stream');
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: errorBodySchema } },
+});
+
+/** The form as OpenAPI can describe it (a file is a binary string there). */
+const chatFormDoc = z.object({
+  type: z.enum(['text', 'voice']),
+  message: z.string().optional(),
+  sessionId: z.string().optional(),
+  userId: z.string().optional(),
+  username: z.string().optional(),
+  stream: z.enum(['true', 'false']).optional(),
+  audio: z.string().openapi({ type: 'string', format: 'binary' }).optional(),
+});
+
+/** Documented here, parsed by hand: one route, two body forms. */
+const chatRouteDoc = {
+  method: 'post',
+  path: '/api/chat',
+  summary: "A text or voice message in a session's conversation",
+  request: {
+    body: {
+      content: {
+        'application/json': { schema: chatJsonRequestSchema },
+        'multipart/form-data': { schema: chatFormDoc },
+      },
+    },
+  },
+  responses: {
+    200: {
+      description: 'The reply (JSON), or SSE `delta` frames and one `done` frame when streaming',
+      content: {
+        'application/json': { schema: chatResponseSchema },
+        'text/event-stream': { schema: z.string() },
+      },
+    },
+    400: errorResponse('Invalid message, form or audio'),
+    401: errorResponse('Missing or invalid session token (or API key for a new session)'),
+    403: errorResponse('The session token is for another session'),
+    404: errorResponse('Unknown session'),
+    409: errorResponse('The session has ended'),
+    413: errorResponse('Audio or body too large'),
+    415: errorResponse('Neither JSON nor a form, or audio of an unsupported format'),
+    422: errorResponse('Audio too long, or no speech in it'),
+    502: errorResponse('A provider rejected the request'),
+    503: errorResponse('A provider (LLM, STT, TTS) is unavailable'),
+  },
+} as const;
+
+export function chatRoutes(deps: AppDeps) {
+  const { config, store, sessionTokens, voiceMessages, logger } = deps;
+  const requireApiKeyForNewSession = checkApiKey(config.API_KEYS);
+  const app = new OpenAPIHono();
+  app.openAPIRegistry.registerPath(chatRouteDoc);
+  // Refused before it is read: a voice message's audio is the largest body anyone may send.
+  app.use(
+    '/api/chat',
+    bodyLimit({
+      maxSize: config.VOICE_MESSAGE_MAX_BYTES + FORM_OVERHEAD_BYTES,
+      onError: () => {
+        throw apiError(413, 'request_too_large', 'The request body is too large.');
+      },
+    }),
+  );
+
+  app.post('/api/chat', async (c) => {
+    const request = await readChatRequest(c);
+    let session: SessionRecord | undefined;
+    if (request.sessionId) {
+      await checkSessionToken(sessionTokens, c, request.sessionId);
+      session = await loadSession(store, request.sessionId);
+      if (session.endedAt) throw apiError(409, 'session_ended', 'The session has ended.');
+    } else {
+      requireApiKeyForNewSession(c);
+    }
+
+    const signal = c.req.raw.signal;
+    // The reply's audio URL is absolute, like a session's eventsUrl.
+    const baseUrl = config.PUBLIC_URL ?? new URL(c.req.url).origin;
+    // Before a new session is opened, so a refused recording leaves no session behind.
+    const userText =
+      request.type === 'voice'
+        ? await voiceMessages.transcribe(request.audio, signal)
+        : request.message;
+    let sessionToken: string | undefined;
+    if (!session) {
+      const opened = await openSession(deps, {
+        ...('userId' in request && request.userId !== undefined && { userId: request.userId }),
+        ...('username' in request &&
+          request.username !== undefined && { username: request.username }),
+        withCall: false,
+      });
+      session = opened.session;
+      sessionToken = opened.sessionToken;
+    }
+    const reply = async (onDelta: (text: string) => void): Promise<ChatResponse> => {
+      const message = await answer(deps, {
+        session,
+        text: userText,
+        source: request.type,
+        signal,
+        onDelta,
+      });
+      const audioUrl =
+        request.type === 'voice' && !signal.aborted
+          ? baseUrl + (await voiceMessages.speak(message, signal))
+          : undefined;
+      return {
+        message,
+        type: request.type,
+        sessionId: session.sessionId,
+        transcript: userText,
+        ...(audioUrl !== undefined && { audioUrl }),
+        ...(sessionToken !== undefined && { sessionToken }),
+      };
+    };
+
+    if (!wantsStream(c, request)) return c.json(await reply(() => {}), 200);
+    return streamSSE(c, async (stream: SSEStreamingApi) => {
+      try {
+        const done = await reply((text) => {
+          void stream.writeSSE({ event: 'delta', data: JSON.stringify({ text }) });
+        });
+        if (!signal.aborted) await stream.writeSSE({ event: 'done', data: JSON.stringify(done) });
+      } catch (error) {
+        const known = error instanceof ApiError ? error : undefined;
+        if (!known) logger.error({ err: error }, 'chat stream failed');
+        const body = errorBody(
+          known?.code ?? 'internal_error',
+          known?.message ?? 'Internal server error',
+        );
+        await stream.writeSSE({ event: 'error', data: JSON.stringify(body) });
+      }
+    });
+  });
+  return app;
+}

@@ -1,0 +1,40 @@
+/** `GET /api/models`: the models of the configured LLM endpoint, as that endpoint lists them. */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import { errorBodySchema } from '../../common/protocol.js';
+import type { AppDeps } from '../app.js';
+
+const modelsRoute = createRoute({
+  method: 'get',
+  path: '/api/models',
+  summary: 'Models of the configured LLM endpoint',
+  responses: {
+    200: {
+      description: 'The models, and which one the agent uses',
+      content: {
+        'application/json': {
+          schema: z.object({
+            configured: z.string(),
+            models: z.array(z.object({ id: z.string(), owned_by: z.string() })),
+          }),
+        },
+      },
+    },
+    502: {
+      description: 'The endpoint refused',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
+    503: {
+      description: 'The endpoint is unavailable',
+      content: { 'application/json': { schema: errorBodySchema } },
+    },
+  },
+});
+
+export function modelRoutes({ chatLlm, config }: AppDeps) {
+  const app = new OpenAPIHono();
+  app.openapi(modelsRoute, async (c) => {
+    const models = await chatLlm.listModels(c.req.raw.signal);
+    return c.json({ configured: config.LLM_MODEL, models }, 200);
+  });
+  return app;
+}

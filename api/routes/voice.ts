@@ -1,0 +1,73 @@
+/**
+ * `GET /api/voice/:id`: the spoken reply to a voice message, until it expires. The unguessable id
+ * is the only credential, so an <audio> element can play it straight from the `audioUrl` of the
+ * chat answer. Byte ranges are served because Safari's player asks for them and seeking needs them.
+ */
+import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
+import parseRange from 'range-parser';
+import { errorBodySchema } from '../../common/protocol.js';
+import type { AppDeps } from '../app.js';
+import { apiError, errorBody } from '../errors.js';
+import { validationHook } from '../validation.js';
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: errorBodySchema } },
+});
+const audioResponse = (description: string) => ({
+  description,
+  content: { 'audio/*': { schema: z.string().openapi({ format: 'binary' }) } },
+});
+
+const voiceRoute = createRoute({
+  method: 'get',
+  path: '/api/voice/{id}',
+  summary:
+    'The spoken reply to a voice message (the `audioUrl` of a chat answer), until it expires',
+  // Any string: a malformed id gets the same 404 as an unknown one.
+  request: { params: z.object({ id: z.string() }) },
+  responses: {
+    200: audioResponse('The reply audio; its content type says the format (wav, mp3)'),
+    206: audioResponse('The requested byte range of the reply audio'),
+    404: errorResponse('Unknown or expired reply'),
+    416: errorResponse('The requested byte range is outside the reply'),
+  },
+});
+
+export function voiceRoutes({ voiceReplies }: AppDeps) {
+  const app = new OpenAPIHono({ defaultHook: validationHook });
+  app.openapi(voiceRoute, async (c) => {
+    const reply = await voiceReplies.open(c.req.valid('param').id);
+    if (!reply) throw apiError(404, 'voice_not_found', 'No such voice reply; it may have expired.');
+    const { bytes, size } = reply;
+    const maxAgeS = Math.max(0, Math.floor((reply.expiresAt - Date.now()) / 1000));
+    const headers = {
+      'content-type': reply.mimeType,
+      'cache-control': `private, max-age=${maxAgeS}`,
+      'accept-ranges': 'bytes',
+      'x-content-type-options': 'nosniff',
+    };
+    const rangeHeader = c.req.header('range');
+    const ranges = rangeHeader === undefined ? undefined : parseRange(size, rangeHeader);
+    if (ranges === -1) {
+      const message = `The reply has ${size} bytes.`;
+      return c.json(errorBody('range_not_satisfiable', message), 416, {
+        'content-range': `bytes */${size}`,
+      });
+    }
+    // A malformed header or several ranges get the whole reply, as HTTP allows.
+    const range =
+      Array.isArray(ranges) && ranges.type === 'bytes' && ranges.length === 1
+        ? ranges[0]
+        : undefined;
+    if (range) {
+      return c.body(bytes.subarray(range.start, range.end + 1), 206, {
+        ...headers,
+        'content-length': String(range.end - range.start + 1),
+        'content-range': `bytes ${range.start}-${range.end}/${size}`,
+      });
+    }
+    return c.body(bytes, 200, { ...headers, 'content-length': String(size) });
+  });
+  return app;
+}

@@ -1,0 +1,64 @@
+/**
+ * Opening sessions and starting their calls, shared by the session routes and text chat (which
+ * opens a session without a call). A call is a LiveKit room with the agent dispatched into it.
+ */
+import { randomBytes } from 'node:crypto';
+import type { AppDeps } from './app.js';
+import { apiError } from './errors.js';
+import type { SessionRecord } from './store/types.js';
+
+/** The agent job's ingest token outlives any call. */
+const INGEST_TOKEN_TTL_S = 24 * 3600;
+
+const randomId = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+export interface OpenedSession {
+  session: SessionRecord;
+  sessionToken: string;
+  sessionTokenExpiresAt: Date;
+}
+
+export async function openSession(
+  deps: AppDeps,
+  options: { instructions?: string; userId?: string; username?: string; withCall: boolean },
+): Promise<OpenedSession> {
+  const sessionId = randomId(16);
+  const session = await deps.store.createSession({
+    sessionId,
+    roomName: `session-${sessionId}`,
+    participantIdentity: `user-${randomId(9)}`,
+    userId: options.userId ?? null,
+    username: options.username ?? null,
+    instructions: options.instructions ?? null,
+    createdAt: new Date().toISOString(),
+  });
+  if (options.withCall) await startCall(deps, session, { endSessionOnFailure: true });
+  const token = await deps.sessionTokens.issue(sessionId, deps.config.SESSION_TOKEN_TTL_S);
+  deps.logger.info({ sessionId, withCall: options.withCall }, 'session created');
+  return { session, sessionToken: token.token, sessionTokenExpiresAt: token.expiresAt };
+}
+
+/** Creates the session's room with the agent dispatched into it. */
+export async function startCall(
+  { livekit, ingestTokens, store, logger }: AppDeps,
+  session: SessionRecord,
+  { endSessionOnFailure }: { endSessionOnFailure: boolean },
+): Promise<void> {
+  const ingest = await ingestTokens.issue(session.sessionId, INGEST_TOKEN_TTL_S);
+  try {
+    await livekit.createRoomWithAgent(session.roomName, {
+      sessionId: session.sessionId,
+      ingestToken: ingest.token,
+      ...(session.instructions !== null && { instructions: session.instructions }),
+    });
+  } catch (error) {
+    logger.error({ err: error, sessionId: session.sessionId }, 'could not create the LiveKit room');
+    if (endSessionOnFailure) {
+      const timestamp = new Date().toISOString();
+      await store.appendEvents(session.sessionId, [
+        { event_type: 'session_ended', reason: 'livekit_unavailable', timestamp },
+      ]);
+    }
+    throw apiError(503, 'livekit_unavailable', 'The LiveKit server could not create the room.');
+  }
+}
