@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { AppDeps } from './app.js';
 import { apiError } from './errors.js';
+import { loadSession } from './session-auth.js';
 import type { SessionRecord } from './store/types.js';
 
 /** The agent job's ingest token outlives any call. */
@@ -36,6 +37,31 @@ export async function openSession(
   const token = await deps.sessionTokens.issue(sessionId, deps.config.SESSION_TOKEN_TTL_S);
   deps.logger.info({ sessionId, withCall: options.withCall }, 'session created');
   return { session, sessionToken: token.token, sessionTokenExpiresAt: token.expiresAt };
+}
+
+/** When an idle session expires: `lastActivityAt` plus the idle timeout; never once ended. */
+export function sessionExpiresAt(deps: AppDeps, session: SessionRecord): string | null {
+  if (session.endedAt) return null;
+  const idleMs = deps.config.SESSION_IDLE_TIMEOUT_S * 1000;
+  return new Date(Date.parse(session.lastActivityAt) + idleMs).toISOString();
+}
+
+/**
+ * The session, for a call that continues its conversation: ended sessions are refused, and one
+ * idle past its expiry is ended now (its room deleted, `session_ended` logged) and refused.
+ */
+export async function continueSession(deps: AppDeps, sessionId: string): Promise<SessionRecord> {
+  const session = await loadSession(deps.store, sessionId);
+  if (session.endedAt) throw apiError(409, 'session_ended', 'The session has ended.');
+  const expiresAt = sessionExpiresAt(deps, session);
+  if (expiresAt && Date.parse(expiresAt) <= Date.now()) {
+    await deps.store.appendEvents(sessionId, [
+      { event_type: 'session_ended', reason: 'idle_timeout', timestamp: new Date().toISOString() },
+    ]);
+    await deps.livekit.deleteRoom(session.roomName).catch(() => {});
+    throw apiError(409, 'session_expired', 'The session expired after being idle.');
+  }
+  return session;
 }
 
 /** Creates the session's room with the agent dispatched into it. */

@@ -167,6 +167,8 @@ export const sessionResponseSchema = z.object({
   createdAt: z.string(),
   lastActivityAt: z.string(),
   endedAt: z.string().nullable(),
+  /** When the session expires if nothing happens in it (null once ended). */
+  expiresAt: z.string().nullable(),
 });
 export type SessionResponse = z.infer<typeof sessionResponseSchema>;
 
@@ -205,11 +207,19 @@ const chatMessage = z
   .max(CHAT_MESSAGE_MAX_CHARS, `must be at most ${CHAT_MESSAGE_MAX_CHARS} characters`);
 const sessionIdField = z.string().trim().min(1).max(64);
 
+/** Forms send empty fields for values left out. */
+const formField = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+
 export const chatJsonRequestSchema = z
   .object({
     message: chatMessage,
     sessionId: sessionIdField.optional(),
     stream: z.boolean().optional(),
+    /** Accepted for clients moving over from the form; JSON carries text only. */
+    type: z.literal('text').optional(),
+    userId: shortText.optional(),
+    username: shortText.optional(),
   })
   .strict();
 
@@ -217,19 +227,19 @@ export const chatFormRequestSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('text'),
     message: chatMessage,
-    sessionId: sessionIdField.optional(),
-    userId: shortText.optional(),
-    username: shortText.optional(),
-    stream: z.enum(['true', 'false']).optional(),
+    sessionId: formField(sessionIdField),
+    userId: formField(shortText),
+    username: formField(shortText),
+    stream: formField(z.enum(['true', 'false'])),
   }),
   z.object({
     type: z.literal('voice'),
     audio: z.instanceof(File, { message: 'a voice message needs an audio file' }),
-    message: z.string().max(CHAT_MESSAGE_MAX_CHARS).optional(),
-    sessionId: sessionIdField.optional(),
-    userId: shortText.optional(),
-    username: shortText.optional(),
-    stream: z.enum(['true', 'false']).optional(),
+    message: formField(z.string().max(CHAT_MESSAGE_MAX_CHARS)),
+    sessionId: formField(sessionIdField),
+    userId: formField(shortText),
+    username: formField(shortText),
+    stream: formField(z.enum(['true', 'false'])),
   }),
 ]);
 
@@ -238,7 +248,7 @@ export const chatResponseSchema = z.object({
   message: z.string(),
   type: z.enum(['text', 'voice']),
   sessionId: z.string(),
-  /** The spoken reply of a voice message. */
+  /** The spoken reply of a voice message: an absolute URL, valid for VOICE_REPLY_TTL_S. */
   audioUrl: z.string().optional(),
   /** The user's words: the message, or the transcript of a voice message. */
   transcript: z.string(),

@@ -21,8 +21,8 @@ import { checkApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
 import { answer } from '../chat/conversation.js';
 import { ApiError, apiError, errorBody } from '../errors.js';
-import { checkSessionToken, loadSession } from '../session-auth.js';
-import { openSession } from '../session-service.js';
+import { checkSessionToken } from '../session-auth.js';
+import { continueSession, openSession } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
 import { validationError } from '../validation.js';
 
@@ -113,7 +113,7 @@ const chatRouteDoc = {
 } as const;
 
 export function chatRoutes(deps: AppDeps) {
-  const { config, store, sessionTokens, voiceMessages, logger } = deps;
+  const { config, sessionTokens, voiceMessages, logger } = deps;
   const requireApiKeyForNewSession = checkApiKey(config.API_KEYS);
   const app = new OpenAPIHono();
   app.openAPIRegistry.registerPath(chatRouteDoc);
@@ -133,8 +133,7 @@ export function chatRoutes(deps: AppDeps) {
     let session: SessionRecord | undefined;
     if (request.sessionId) {
       await checkSessionToken(sessionTokens, c, request.sessionId);
-      session = await loadSession(store, request.sessionId);
-      if (session.endedAt) throw apiError(409, 'session_ended', 'The session has ended.');
+      session = await continueSession(deps, request.sessionId);
     } else {
       requireApiKeyForNewSession(c);
     }

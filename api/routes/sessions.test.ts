@@ -7,6 +7,7 @@ import { decode } from 'hono/jwt';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type {
   CreateSessionResponse,
+  ErrorBody,
   ParticipantTokenResponse,
   SessionResponse,
   TimedEventBody,
@@ -72,6 +73,8 @@ describe('GET /api/sessions/:id', () => {
       createdAt: expect.stringMatching(ISO_TIME),
       lastActivityAt: body.createdAt,
       endedAt: null,
+      // The default idle timeout (30 minutes) after the last activity.
+      expiresAt: new Date(Date.parse(body.createdAt) + 1800_000).toISOString(),
     });
   });
 
@@ -87,10 +90,13 @@ describe('GET /api/sessions/:id', () => {
         timestamp: timeAt(1),
       },
     ]);
+    const expiresAfter = (second: number) =>
+      new Date(Date.parse(timeAt(second)) + 1800_000).toISOString();
     expect(await getSession(app, session)).toStrictEqual({
       ...created,
       live: true,
       lastActivityAt: timeAt(1),
+      expiresAt: expiresAfter(1),
     });
 
     await store.appendEvents(session.sessionId, [
@@ -118,6 +124,7 @@ describe('GET /api/sessions/:id', () => {
       state: 'agentSpeaking',
       live: true,
       lastActivityAt: timeAt(4),
+      expiresAt: expiresAfter(4),
     });
   });
 
@@ -168,6 +175,29 @@ describe('GET /api/sessions/:id', () => {
 });
 
 describe('POST /api/sessions/:id/token', () => {
+  it('ends a session idle past SESSION_IDLE_TIMEOUT_S instead of continuing it', async () => {
+    const { app, livekit } = buildTestApp({ store, env: { SESSION_IDLE_TIMEOUT_S: '60' } });
+    const session = await createSession(app);
+    const idleSince = new Date(Date.now() - 61_000).toISOString();
+    await store.appendEvents(session.sessionId, [
+      { event_type: 'user_speaking', timestamp: idleSince },
+    ]);
+    expect((await getSession(app, session)).expiresAt).toBe(
+      new Date(Date.parse(idleSince) + 60_000).toISOString(),
+    );
+
+    const response = await app.request(
+      `/api/sessions/${session.sessionId}/token`,
+      asHolder(session, 'POST'),
+    );
+    expect(response.status).toBe(409);
+    expect(((await response.json()) as ErrorBody).error.code).toBe('session_expired');
+    const events = await store.readEvents(session.sessionId, 0, 10);
+    expect(events.at(-1)).toMatchObject({ event_type: 'session_ended', reason: 'idle_timeout' });
+    expect(livekit.deletedRooms).toStrictEqual([session.roomName]);
+    expect(await getSession(app, session)).toMatchObject({ live: false, expiresAt: null });
+  });
+
   it('hands out a fresh participant token: same room, identity, name and grants, expiring later', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(new Date(timeAt(0)));
@@ -235,6 +265,7 @@ describe('DELETE /api/sessions/:id', () => {
       live: false,
       lastActivityAt: expect.stringMatching(ISO_TIME),
       endedAt: ended.lastActivityAt,
+      expiresAt: null,
     });
     expect(livekit.deletedRooms).toStrictEqual([session.roomName]);
     expect(await store.readEvents(session.sessionId, 1, 100)).toStrictEqual([

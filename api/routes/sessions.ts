@@ -12,9 +12,8 @@ import {
 } from '../../common/protocol.js';
 import { requireApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
-import { apiError } from '../errors.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
-import { openSession, startCall } from '../session-service.js';
+import { continueSession, openSession, sessionExpiresAt, startCall } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
 import { validationHook } from '../validation.js';
 
@@ -79,7 +78,7 @@ const endSessionRoute = createRoute({
   responses: { 200: json('Ended', sessionResponseSchema), ...sessionErrors },
 });
 
-const describeSession = (session: SessionRecord) => ({
+const describeSession = (deps: AppDeps, session: SessionRecord) => ({
   sessionId: session.sessionId,
   roomName: session.roomName,
   state: session.state,
@@ -87,6 +86,7 @@ const describeSession = (session: SessionRecord) => ({
   createdAt: session.createdAt,
   lastActivityAt: session.lastActivityAt,
   endedAt: session.endedAt,
+  expiresAt: sessionExpiresAt(deps, session),
 });
 
 export function sessionRoutes(deps: AppDeps) {
@@ -133,12 +133,11 @@ export function sessionRoutes(deps: AppDeps) {
   });
 
   app.openapi(getSessionRoute, async (c) => {
-    return c.json(describeSession(await loadSession(store, c.req.valid('param').id)), 200);
+    return c.json(describeSession(deps, await loadSession(store, c.req.valid('param').id)), 200);
   });
 
   app.openapi(refreshTokenRoute, async (c) => {
-    const session = await loadSession(store, c.req.valid('param').id);
-    if (session.endedAt) throw apiError(409, 'session_ended', 'The session has ended.');
+    const session = await continueSession(deps, c.req.valid('param').id);
     // A session opened by text chat has no call yet: joining starts one, with its history.
     if (!session.live && !(await livekit.roomExists(session.roomName))) {
       await startCall(deps, session, { endSessionOnFailure: false });
@@ -157,7 +156,7 @@ export function sessionRoutes(deps: AppDeps) {
 
   app.openapi(endSessionRoute, async (c) => {
     const session = await loadSession(store, c.req.valid('param').id);
-    if (session.endedAt) return c.json(describeSession(session), 200);
+    if (session.endedAt) return c.json(describeSession(deps, session), 200);
     // The end is logged before the room goes: while LiveKit answers, a second DELETE, or the agent
     // reporting its own session_ended as the room closes on it, finds the session already ended
     // instead of logging a second end.
@@ -173,7 +172,7 @@ export function sessionRoutes(deps: AppDeps) {
       logger.warn({ err: error, sessionId: session.sessionId }, 'room already gone or unreachable');
     });
     logger.info({ sessionId: session.sessionId }, 'session ended');
-    return c.json(describeSession(await loadSession(store, session.sessionId)), 200);
+    return c.json(describeSession(deps, await loadSession(store, session.sessionId)), 200);
   });
 
   return app;
