@@ -15,12 +15,12 @@ import {
   chatFormRequestSchema,
   chatJsonRequestSchema,
   chatResponseSchema,
-  errorBodySchema,
 } from '../../common/protocol.js';
 import { checkApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
 import { answer } from '../chat/conversation.js';
 import { ApiError, apiError, errorBody } from '../errors.js';
+import { errorResponse } from '../openapi.js';
 import { checkSessionToken } from '../session-auth.js';
 import { continueSession, openSession } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
@@ -61,11 +61,6 @@ const wantsStream = (c: Context, request: ChatRequest) =>
   request.stream === true ||
   request.stream === 'true' ||
   (c.req.header('accept') ?? '').includes('text/event-stream');
-
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: errorBodySchema } },
-});
 
 /** The form as OpenAPI can describe it (a file is a binary string there). */
 const chatFormDoc = z.object({

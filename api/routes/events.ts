@@ -4,9 +4,9 @@
  * order; an ended session's stream closes after its last event.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { errorBodySchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
+import { errorResponse } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import { validationHook } from '../validation.js';
 import { followSession } from './event-stream.js';
@@ -19,11 +19,6 @@ export interface EventStreamOptions {
 }
 
 const RETRY_MS = 3000;
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: errorBodySchema } },
-});
-
 const eventsRoute = createRoute({
   method: 'get',
   path: '/api/sessions/{id}/events',

@@ -5,13 +5,10 @@
  * `GET /internal/sessions/:id/history` is the conversation so far, which a new call starts from.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import {
-  errorBodySchema,
-  historyResponseSchema,
-  ingestRequestSchema,
-} from '../../common/protocol.js';
+import { historyResponseSchema, ingestRequestSchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
+import { errorResponse } from '../openapi.js';
 import { bearerToken, loadSession } from '../session-auth.js';
 import { validationHook } from '../validation.js';
 import { readConversation } from './transcript.js';
@@ -26,14 +23,8 @@ const historyRoute = createRoute({
       description: 'History',
       content: { 'application/json': { schema: historyResponseSchema } },
     },
-    401: {
-      description: 'No valid ingest token',
-      content: { 'application/json': { schema: errorBodySchema } },
-    },
-    404: {
-      description: 'Unknown session',
-      content: { 'application/json': { schema: errorBodySchema } },
-    },
+    401: errorResponse('No valid ingest token'),
+    404: errorResponse('Unknown session'),
   },
 });
 
@@ -52,14 +43,8 @@ const ingestRoute = createRoute({
         'application/json': { schema: z.object({ appended: z.number(), last_seq: z.number() }) },
       },
     },
-    401: {
-      description: 'No valid ingest token',
-      content: { 'application/json': { schema: errorBodySchema } },
-    },
-    404: {
-      description: 'Unknown session',
-      content: { 'application/json': { schema: errorBodySchema } },
-    },
+    401: errorResponse('No valid ingest token'),
+    404: errorResponse('Unknown session'),
   },
 });
 

@@ -1,7 +1,7 @@
 /** `GET /api/models`: the models of the configured LLM endpoint, as that endpoint lists them. */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { errorBodySchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
+import { errorResponse } from '../openapi.js';
 
 const modelsRoute = createRoute({
   method: 'get',
@@ -19,14 +19,8 @@ const modelsRoute = createRoute({
         },
       },
     },
-    502: {
-      description: 'The endpoint refused',
-      content: { 'application/json': { schema: errorBodySchema } },
-    },
-    503: {
-      description: 'The endpoint is unavailable',
-      content: { 'application/json': { schema: errorBodySchema } },
-    },
+    502: errorResponse('The endpoint refused'),
+    503: errorResponse('The endpoint is unavailable'),
   },
 });
 

@@ -6,29 +6,26 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import {
   createSessionRequestSchema,
   createSessionResponseSchema,
-  errorBodySchema,
   participantTokenResponseSchema,
   sessionResponseSchema,
 } from '../../common/protocol.js';
 import { requireApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
+import { errorResponse, jsonResponse } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import { continueSession, openSession, sessionExpiresAt, startCall } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
 import { validationHook } from '../validation.js';
 
-const json = <T extends z.ZodType>(description: string, schema: T) => ({
-  description,
-  content: { 'application/json': { schema } },
-});
+const json = jsonResponse;
 const errors = {
-  400: json('Invalid request', errorBodySchema),
-  401: json('Missing or invalid credentials', errorBodySchema),
+  400: errorResponse('Invalid request'),
+  401: errorResponse('Missing or invalid credentials'),
 };
 const sessionErrors = {
   ...errors,
-  403: json('The session token is for another session', errorBodySchema),
-  404: json('Unknown session', errorBodySchema),
+  403: errorResponse('The session token is for another session'),
+  404: errorResponse('Unknown session'),
 };
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
@@ -45,7 +42,7 @@ const createSessionRoute = createRoute({
   responses: {
     201: json('Created', createSessionResponseSchema),
     ...errors,
-    503: json('LiveKit unavailable', errorBodySchema),
+    503: errorResponse('LiveKit unavailable'),
   },
 });
 
@@ -66,7 +63,7 @@ const refreshTokenRoute = createRoute({
   responses: {
     200: json('A new participant token', participantTokenResponseSchema),
     ...sessionErrors,
-    409: json('The session has ended', errorBodySchema),
+    409: errorResponse('The session has ended'),
   },
 });
 

@@ -3,23 +3,15 @@
  * `conversation_item` events (the log is the single source of truth for the transcript).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import {
-  errorBodySchema,
-  type SessionEvent,
-  transcriptResponseSchema,
-} from '../../common/protocol.js';
+import { type SessionEvent, transcriptResponseSchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
+import { errorResponse } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import type { SessionStore } from '../store/types.js';
 import { validationHook } from '../validation.js';
 
 const PAGE_SIZE = 1000;
 type ConversationItem = Extract<SessionEvent, { event_type: 'conversation_item' }>;
-
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: errorBodySchema } },
-});
 
 const transcriptRoute = createRoute({
   method: 'get',

@@ -5,15 +5,11 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import parseRange from 'range-parser';
-import { errorBodySchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { apiError, errorBody } from '../errors.js';
+import { errorResponse } from '../openapi.js';
 import { validationHook } from '../validation.js';
 
-const errorResponse = (description: string) => ({
-  description,
-  content: { 'application/json': { schema: errorBodySchema } },
-});
 const audioResponse = (description: string) => ({
   description,
   content: { 'audio/*': { schema: z.string().openapi({ format: 'binary' }) } },
