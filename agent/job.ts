@@ -72,7 +72,7 @@ export default defineAgent({
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
     const history = await loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger });
     await session.start({ agent: createAssistant(metadata.instructions, history), room: ctx.room });
-    tapSpokenText(session, feed.reportSpokenText);
+    tapSpokenText(session, feed);
     await ctx.connect();
     publishTurnState();
     logger.info('agent joined the call');

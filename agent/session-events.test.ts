@@ -80,8 +80,8 @@ describe('reportSessionEvents', () => {
       },
     });
     agent('speaking');
-    feed.reportSpokenText('Hi ');
-    feed.reportSpokenText('you.');
+    feed.onText('Hi ');
+    feed.onText('you.');
     speech.finish('Hi you.');
     agent('listening');
 
@@ -131,7 +131,7 @@ describe('reportSessionEvents', () => {
     const speech = new FakeSpeech('speech_2');
     session.emit(E.SpeechCreated, { speechHandle: speech });
     agent('speaking');
-    feed.reportSpokenText('A long');
+    feed.onText('A long');
     user('speaking', 'listening');
     session.emit(E.UserInputTranscribed, { transcript: 'stop', isFinal: false });
     speech.finish('A long', true);
@@ -144,6 +144,25 @@ describe('reportSessionEvents', () => {
     expect(kinds(events).filter((k) => k.startsWith('state:'))).toEqual([
       'state:agentSpeaking',
       'state:userSpeaking',
+    ]);
+  });
+
+  it('gives words still draining from a cut-off reply to no turn, and the next reply its own', () => {
+    const { session, events, feed, agent } = harness();
+    const first = new FakeSpeech('speech_a');
+    session.emit(E.SpeechCreated, { speechHandle: first });
+    agent('speaking');
+    feed.onText('A long ');
+    agent('listening');
+    first.finish('A long', true);
+    feed.onText('tail ');
+    const second = new FakeSpeech('speech_b');
+    session.emit(E.SpeechCreated, { speechHandle: second });
+    agent('speaking');
+    feed.onText('Lyon.');
+    expect(events.filter((e) => e.event_type === 'agent_speaking')).toEqual([
+      { event_type: 'agent_speaking', text: 'A long', turn_id: 'speech_a' },
+      { event_type: 'agent_speaking', text: 'Lyon.', turn_id: 'speech_b' },
     ]);
   });
 

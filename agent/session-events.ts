@@ -5,6 +5,7 @@
  */
 import { llm, voice } from '@livekit/agents';
 import type { SessionEventBody, TurnState } from '../common/protocol.js';
+import type { SpokenTextListener } from './spoken-text.js';
 import { TurnStateTracker } from './turn-state.js';
 
 export interface SessionEventSink {
@@ -32,13 +33,15 @@ export function reportSessionEvents(
   session: voice.AgentSession,
   sink: SessionEventSink,
   options: SessionEventOptions,
-): { reportSpokenText(text: string): void } {
+): SpokenTextListener {
   const Events = voice.AgentSessionEventTypes;
   const tracker = new TurnStateTracker();
   let settleTimer: NodeJS.Timeout | undefined;
   let userTalksOverAgent = false;
   const speeches: voice.SpeechHandle[] = [];
   const spokenText = new Map<string, string>();
+  /** The reply whose words are being played; set by its first word, cleared at its end. */
+  let segmentTurn: string | undefined;
   /** End-of-turn figures arrive as their own metrics event, ahead of the reply they start. */
   const endOfTurn = new Map<string, { endOfUtteranceMs: number; sttMs: number }>();
 
@@ -151,13 +154,23 @@ export function reportSessionEvents(
   });
 
   return {
-    /** Text of the current reply as it is played out, word by word. */
-    reportSpokenText(text: string) {
-      const speech = playingSpeech();
+    /** Words of the reply being played, in step with its audio. */
+    onText(text: string) {
+      let speech = speeches.find((candidate) => candidate.id === segmentTurn);
+      if (!speech) {
+        // Words still draining from a reply that was cut off belong to no turn: the next reply's
+        // words only come once it plays.
+        if (segmentTurn !== undefined && session.agentState !== 'speaking') return;
+        speech = playingSpeech();
+        segmentTurn = speech?.id;
+      }
       if (!speech || !text) return;
       const spoken = `${spokenText.get(speech.id) ?? ''}${text}`;
       spokenText.set(speech.id, spoken);
       sink.report({ event_type: 'agent_speaking', text: spoken.trim(), turn_id: speech.id });
+    },
+    onSegmentEnd() {
+      segmentTurn = undefined;
     },
   };
 }

@@ -9,7 +9,13 @@ import { log, voice } from '@livekit/agents';
 
 type TextOutput = NonNullable<voice.AgentSession['output']['transcription']>;
 
-export function tapSpokenText(session: voice.AgentSession, onText: (text: string) => void): void {
+export interface SpokenTextListener {
+  onText(text: string): void;
+  /** The reply's text is complete (or was cut off): what follows belongs to another reply. */
+  onSegmentEnd(): void;
+}
+
+export function tapSpokenText(session: voice.AgentSession, listener: SpokenTextListener): void {
   const output = session.output.transcription;
   if (!output) {
     log().warn('no transcription output: agent_speaking events are off');
@@ -19,8 +25,13 @@ export function tapSpokenText(session: voice.AgentSession, onText: (text: string
   if (!paced) log().warn('transcription is not synchronized: agent_speaking follows generation');
   const target = paced ?? output;
   const captureText = target.captureText.bind(target);
+  const flush = target.flush.bind(target);
   target.captureText = (text: Parameters<TextOutput['captureText']>[0]) => {
-    onText(voice.isTimedString(text) ? text.text : text);
+    listener.onText(voice.isTimedString(text) ? text.text : text);
     return captureText(text);
+  };
+  target.flush = () => {
+    listener.onSegmentEnd();
+    flush();
   };
 }
