@@ -11,6 +11,7 @@ export default defineConfig({
             'api/**/*.test.ts',
             'common/**/*.test.ts',
             'test/unit/**/*.test.ts',
+            'web/**/*.test.ts',
           ],
           testTimeout: 20_000,
         },

@@ -9,12 +9,12 @@ export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).ext
   AGENT_HEALTH_PORT: env.integer(8081, 0, 65_535),
   /**
    * CPU load (0–1) at which the worker stops taking calls, so LiveKit sends them to another
-   * worker. With one worker there is no other: the default takes calls until the CPU is nearly
-   * full. Lower it when several workers share the load; above 1 the worker never refuses.
+   * worker. With one worker there is no other, so by default (1) it never refuses: a busy call
+   * beats a dropped one. Lower it (e.g. 0.8) when several workers share the calls.
    */
   AGENT_LOAD_THRESHOLD: z.preprocess(
     (value) => (value === '' ? undefined : value),
-    z.coerce.number().gt(0).default(0.95),
+    z.coerce.number().gt(0).default(1),
   ),
   /** Where the agent reports session events (the API's ingest). */
   API_URL: env.url('http://127.0.0.1:8000'),

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { cli, ServerOptions } from '@livekit/agents';
 import { loadConfig } from '../common/config.js';
 import { agentConfigSchema } from './config.js';
+import { createLoadMonitor } from './load.js';
 
 const config = loadConfig(agentConfigSchema);
 
@@ -19,6 +20,7 @@ cli.runApp(
     apiKey: config.LIVEKIT_API_KEY,
     apiSecret: config.LIVEKIT_API_SECRET,
     port: config.AGENT_HEALTH_PORT,
+    loadFunc: createLoadMonitor(),
     loadThreshold: config.AGENT_LOAD_THRESHOLD,
     logLevel: config.LOG_LEVEL,
     // A worker is a server: it keeps retrying (every 10 s at most) until LiveKit is back.

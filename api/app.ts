@@ -1,6 +1,8 @@
 /**
  * Builds the Hono app from its dependencies, so tests call `app.request(...)` without a server.
  */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
@@ -16,6 +18,7 @@ import { modelRoutes } from './routes/models.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { transcriptRoutes } from './routes/transcript.js';
 import { voiceRoutes } from './routes/voice.js';
+import { webRoutes } from './routes/web.js';
 import type { SessionTokens } from './session-tokens.js';
 import type { SessionStore } from './store/types.js';
 import type { VoiceMessages } from './voice/messages.js';
@@ -38,6 +41,8 @@ export interface AppDeps {
   version: string;
   /** Tuning of the SSE feed; tests shorten the heartbeat and the slow-subscriber bound. */
   eventStream?: EventStreamOptions;
+  /** The built call page, served at `/` when it holds an index.html (not before a build). */
+  webDir?: string;
 }
 
 export function createApp(deps: AppDeps) {
@@ -55,6 +60,9 @@ export function createApp(deps: AppDeps) {
     info: { title: 'Voice agent server API', version: deps.version },
   });
   app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  if (deps.webDir && existsSync(join(deps.webDir, 'index.html'))) {
+    app.route('/', webRoutes(deps.webDir));
+  }
   app.notFound(() => {
     throw apiError(404, 'not_found', 'No such route.');
   });

@@ -1,6 +1,7 @@
 /** API entry: reads the configuration once, wires the parts, serves HTTP. */
 import type { Server } from 'node:http';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { loadConfig } from '../common/config.js';
@@ -35,6 +36,7 @@ const app = createApp({
   chatLlm: createChatLlm(config, { log: providers.log }),
   logger,
   version: packageJson.version,
+  webDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
 });
 
 const VOICE_REPLY_SWEEP_MS = 10 * 60_000;

@@ -103,9 +103,17 @@ export interface TestAppOptions {
   eventStream?: EventStreamOptions;
   /** Where voice replies are kept; by default a directory that only a save would create. */
   voiceReplies?: VoiceReplies;
+  /** A built call page to serve at `/`. */
+  webDir?: string;
 }
 
-export function buildTestApp({ store, env = {}, eventStream, voiceReplies }: TestAppOptions) {
+export function buildTestApp({
+  store,
+  env = {},
+  eventStream,
+  voiceReplies,
+  webDir,
+}: TestAppOptions) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
   const replies =
@@ -126,6 +134,7 @@ export function buildTestApp({ store, env = {}, eventStream, voiceReplies }: Tes
     logger: pino({ level: 'silent' }),
     version: VERSION,
     ...(eventStream && { eventStream }),
+    ...(webDir && { webDir }),
   });
   return { app, livekit: livekit.state };
 }

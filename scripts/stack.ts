@@ -1,7 +1,8 @@
 /**
  * Starts the whole stack as child processes (LiveKit unless an external one is given, the API,
- * the agent worker), waits until each one answers its health check, and stops all of them
- * together. Used by `npm start`, the end-to-end test harness and the benchmarks.
+ * the agent worker, and for development the call page's Vite server), waits until each one
+ * answers its health check, and stops all of them together. Used by `npm start`, the end-to-end
+ * test harness and the benchmarks.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -27,13 +28,21 @@ export interface StackOptions {
   ports: StackPorts;
   /** Start livekit-server from livekit.yaml; when false, `env.LIVEKIT_URL` names the server. */
   localLivekit: boolean;
+  /** Also serve the call page from source (Vite, port 5173) after the API is up. Tests do not:
+   * they use the built page the API serves. */
+  webDevServer?: boolean;
   onLog: (service: string, line: string) => void;
 }
 
-export type ServiceName = 'livekit' | 'api' | 'agent';
+export type ServiceName = 'livekit' | 'api' | 'agent' | 'web';
+
+/** Vite's own port for the page (web/vite.config.ts). */
+export const WEB_DEV_PORT = 5173;
 
 export interface Stack {
   apiUrl: string;
+  /** The Vite dev server, when started. */
+  webUrl?: string;
   livekitUrl: string;
   ports: StackPorts;
   /** Settles when a process exits without being asked to, naming it. */
@@ -119,6 +128,7 @@ export async function startStack({
   env,
   ports,
   localLivekit,
+  webDevServer = false,
   onLog,
 }: StackOptions): Promise<Stack> {
   let reportExit: (exit: { service: string; code: number | null }) => void = () => {};
@@ -128,8 +138,10 @@ export async function startStack({
   const onUnexpectedExit = (service: string, code: number | null) => reportExit({ service, code });
   const services = new Map<ServiceName, Service>();
   const stop = async () => {
-    // Agent and API first, so they do not log LiveKit's departure as an outage.
-    for (const name of ['agent', 'api', 'livekit'] as const) await services.get(name)?.stop();
+    // LiveKit last, so the others do not log its departure as an outage.
+    for (const name of ['web', 'agent', 'api', 'livekit'] as const) {
+      await services.get(name)?.stop();
+    }
   };
 
   try {
@@ -175,6 +187,12 @@ export async function startStack({
       ),
     );
     await Promise.all([services.get('api')?.start(), services.get('agent')?.start()]);
+    const webUrl = webDevServer ? `http://127.0.0.1:${WEB_DEV_PORT}` : undefined;
+    if (webUrl) {
+      const vite = ['node_modules/vite/bin/vite.js', '--config', 'web/vite.config.ts'];
+      services.set('web', node('web', vite, `${webUrl}/`));
+      await services.get('web')?.start();
+    }
 
     const restart = async (name: ServiceName) => {
       const service = services.get(name);
@@ -182,7 +200,7 @@ export async function startStack({
       await service.stop();
       await service.start();
     };
-    return { apiUrl, livekitUrl, ports, exited, restart, stop };
+    return { apiUrl, ...(webUrl && { webUrl }), livekitUrl, ports, exited, restart, stop };
   } catch (error) {
     await stop();
     throw error;

@@ -1,5 +1,6 @@
 /**
- * `npm start`: the whole stack on this machine with the default ports. Reads `.env` when present.
+ * `npm start`: the whole stack on this machine with the default ports, and the call page served
+ * from source on :5173. Reads `.env` when present.
  * Starts the bundled LiveKit server unless LIVEKIT_URL names another one. Ctrl-C stops everything;
  * so does any one process dying.
  */
@@ -14,6 +15,7 @@ const localLivekit = !process.env.LIVEKIT_URL;
 const stack = await startStack({
   env: process.env,
   localLivekit,
+  webDevServer: true,
   ports: {
     livekit: 7880,
     livekitTcp: 7881,
@@ -27,7 +29,9 @@ const stack = await startStack({
   process.exit(1);
 });
 
-console.log(`[start  ] ready: API ${stack.apiUrl}, LiveKit ${stack.livekitUrl}. Ctrl-C stops.`);
+console.log(
+  `[start  ] ready: open ${stack.webUrl} (API ${stack.apiUrl}, LiveKit ${stack.livekitUrl}). Ctrl-C stops.`,
+);
 
 let stopping = false;
 const stopAll = async (exitCode: number) => {

@@ -68,8 +68,6 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
         DEEPGRAM_API_KEY: 'test-deepgram-key',
         DEEPGRAM_BASE_URL: deepgram.url,
         LOG_LEVEL: 'debug',
-        // Tests load both cores: the one worker must still take every call.
-        AGENT_LOAD_THRESHOLD: '100',
         // The run's own store, kept with its logs; it outlives an API restart.
         DATA_DIR: join(logDir, 'data'),
         ...env,

@@ -1,0 +1,77 @@
+/**
+ * Text chat through `POST /api/chat`, streamed: the message shows at once, the reply grows with
+ * each `delta` frame, and `done` settles it. Without a session the first message opens one, whose
+ * keys come back in `done`; during a call the message goes to the same session and the agent
+ * answers it out loud.
+ */
+import { useCallback, useRef, useState } from 'react';
+import type { ChatResponse, ErrorBody } from '../../../common/protocol';
+import { ApiFailure, callApi, eventsUrlOf, isSessionGone, withToken } from '../session/api';
+import { describeFailure } from '../session/plainWords';
+import type { SessionControl } from '../session/useSession';
+import { readSseFrames } from './sseFrames';
+
+export function useChat(session: SessionControl) {
+  const [sending, setSending] = useState(false);
+  const [error, setError] = useState<string>();
+  const sentCount = useRef(0);
+  const { current, opened, feed } = session;
+  const { applyChat, markEnded } = feed;
+
+  /** Resolves false when the message did not get through, so the composer can give it back. */
+  const send = useCallback(
+    async (text: string): Promise<boolean> => {
+      const message = text.trim();
+      if (!message) return false;
+      sentCount.current += 1;
+      const chatId = String(sentCount.current);
+      const keys = current();
+      setSending(true);
+      setError(undefined);
+      applyChat({ type: 'sent', chatId, text: message });
+      try {
+        const headers = { 'content-type': 'application/json', accept: 'text/event-stream' };
+        const response = await callApi('/api/chat', {
+          method: 'POST',
+          headers: keys ? withToken(keys, headers) : headers,
+          body: JSON.stringify({
+            message,
+            stream: true,
+            ...(keys && { sessionId: keys.sessionId }),
+          }),
+        });
+        if (!response.body) throw new ApiFailure(0, 'no_body', 'The reply was empty.');
+        for await (const frame of readSseFrames(response.body)) {
+          if (frame.event === 'delta') {
+            applyChat({
+              type: 'delta',
+              chatId,
+              text: (JSON.parse(frame.data) as { text: string }).text,
+            });
+          } else if (frame.event === 'done') {
+            const done = JSON.parse(frame.data) as ChatResponse;
+            if (done.sessionToken) {
+              const { sessionId, sessionToken } = done;
+              opened({ sessionId, sessionToken, eventsUrl: eventsUrlOf(sessionId) });
+            }
+            applyChat({ type: 'done', chatId, text: done.message });
+          } else if (frame.event === 'error') {
+            const { error: failure } = JSON.parse(frame.data) as ErrorBody;
+            throw new ApiFailure(500, failure.code, failure.message);
+          }
+        }
+        return true;
+      } catch (failure) {
+        applyChat({ type: 'failed', chatId });
+        setError(describeFailure(failure));
+        if (isSessionGone(failure)) markEnded((failure as ApiFailure).code);
+        return false;
+      } finally {
+        setSending(false);
+      }
+    },
+    [current, opened, applyChat, markEnded],
+  );
+
+  return { send, sending, error };
+}

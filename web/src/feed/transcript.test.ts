@@ -1,0 +1,156 @@
+/** The transcript the page builds from feed events and its own chat messages: one line each. */
+import { describe, expect, it } from 'vitest';
+import type { SessionEvent, SessionEventBody } from '../../../common/protocol';
+import { initialFeedState, reduceFeed } from './feedState';
+import type { ChatAction } from './transcript';
+
+let seq = 0;
+const event = (body: SessionEventBody, sessionId = 's1'): SessionEvent =>
+  ({
+    ...body,
+    session_id: sessionId,
+    seq: ++seq,
+    timestamp: '2030-01-01T00:00:00.000Z',
+  }) as SessionEvent;
+
+type Step = SessionEvent | ChatAction;
+const run = (...steps: Step[]) =>
+  steps.reduce(
+    (state, step) =>
+      'event_type' in step
+        ? reduceFeed(state, { type: 'event', event: step })
+        : reduceFeed(state, { type: 'chat', action: step }),
+    initialFeedState,
+  );
+const shown = (...steps: Step[]) =>
+  run(...steps).lines.map(({ role, text, final, interrupted, source }) => ({
+    role,
+    text,
+    final,
+    ...(interrupted && { interrupted }),
+    source,
+  }));
+
+const heard = (text: string, isFinal: boolean) =>
+  event({ event_type: 'transcription', text, is_final: isFinal, is_interruption: false });
+const item = (role: 'user' | 'assistant', text: string, source: 'voice' | 'text', id: string) =>
+  event({ event_type: 'conversation_item', role, text, source, item_id: id });
+const speaking = (text: string, turn = 't1') =>
+  event({ event_type: 'agent_speaking', text, turn_id: turn });
+const finished = (text: string, interrupted: boolean, turn = 't1') =>
+  event({ event_type: 'agent_finished', text, interrupted, turn_id: turn });
+
+describe('voice turns', () => {
+  it('grows interim text into one final line that the conversation item takes over', () => {
+    const steps = [heard('what is', false), heard('what is the weather', false)];
+    expect(shown(...steps)).toEqual([
+      { role: 'user', text: 'what is the weather', final: false, source: 'voice' },
+    ]);
+    const settled = [...steps, heard('what is the weather', true), heard('today', false)];
+    expect(shown(...settled)[0]?.text).toBe('what is the weather today');
+    const committed = run(...settled, item('user', 'What is the weather today?', 'voice', 'i1'));
+    expect(committed.lines).toHaveLength(1);
+    expect(committed.lines[0]).toMatchObject({ text: 'What is the weather today?', final: true });
+  });
+
+  it("shows the agent's words as spoken, marks an interruption, and keeps one line per turn", () => {
+    expect(shown(speaking('It is'), speaking('It is sunny'))).toEqual([
+      { role: 'assistant', text: 'It is sunny', final: false, source: 'voice' },
+    ]);
+    expect(
+      shown(speaking('It is'), item('assistant', 'It is', 'voice', 'a1'), finished('It is', true)),
+    ).toEqual([
+      { role: 'assistant', text: 'It is', final: true, interrupted: true, source: 'voice' },
+    ]);
+  });
+
+  it('applies each event once, however often a reconnect delivers it', () => {
+    const first = heard('hello', true);
+    const state = run(first, first, item('user', 'hello', 'voice', 'i1'));
+    expect(state.lines).toHaveLength(1);
+    expect(state.lastSeq).toBe(seq);
+  });
+});
+
+describe('typed messages', () => {
+  it('streams a reply without a call; the log then takes over both lines', () => {
+    const lines = shown(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      { type: 'delta', chatId: '1', text: 'Hel' },
+      { type: 'delta', chatId: '1', text: 'lo!' },
+      { type: 'done', chatId: '1', text: 'Hello!' },
+      item('user', 'Hi', 'text', 'u1'),
+      item('assistant', 'Hello!', 'text', 'a1'),
+    );
+    expect(lines).toEqual([
+      { role: 'user', text: 'Hi', final: true, source: 'text' },
+      { role: 'assistant', text: 'Hello!', final: true, source: 'text' },
+    ]);
+  });
+
+  it('during a call shows the spoken reply once, whichever arrives first', () => {
+    const spokenFirst = shown(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      item('user', 'Hi', 'text', 'u1'),
+      speaking('Hello', 't9'),
+      { type: 'delta', chatId: '1', text: 'Hello' },
+      { type: 'done', chatId: '1', text: 'Hello' },
+    );
+    const streamedFirst = shown(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      { type: 'delta', chatId: '1', text: 'Hello' },
+      item('user', 'Hi', 'text', 'u1'),
+      speaking('Hello', 't9'),
+      finished('Hello', false, 't9'),
+    );
+    for (const lines of [spokenFirst, streamedFirst]) {
+      expect(lines.map((line) => line.role)).toEqual(['user', 'assistant']);
+    }
+  });
+
+  it('takes back a message that did not get through', () => {
+    const lines = shown(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      { type: 'delta', chatId: '1', text: 'Hel' },
+      { type: 'failed', chatId: '1' },
+    );
+    expect(lines).toEqual([]);
+  });
+});
+
+describe('session state', () => {
+  it('follows the turn state, keeps the newest metrics first, and ends idle', () => {
+    const metrics = (turn: string) =>
+      event({
+        event_type: 'metrics',
+        turn_id: turn,
+        end_of_utterance_ms: null,
+        stt_ms: null,
+        llm_ttft_ms: 40,
+        tts_ttfb_ms: 60,
+        voice_to_voice_ms: 700,
+      });
+    const change = event({
+      event_type: 'state_change',
+      new_state: 'agentSpeaking',
+      previous_state: 'processing',
+    });
+    const state = run(change, metrics('t1'), metrics('t2'));
+    expect(state.turnState).toBe('agentSpeaking');
+    expect(state.metrics.map((turn) => turn.turnId)).toEqual(['t2', 't1']);
+    const ended = reduceFeed(state, {
+      type: 'event',
+      event: event({ event_type: 'session_ended', reason: 'ended_by_client' }),
+    });
+    expect(ended).toMatchObject({ endReason: 'ended_by_client', turnState: 'idle' });
+  });
+
+  it("keeps a chat's lines when the session it opened starts reporting", () => {
+    const state = run(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      { ...item('user', 'Hi', 'text', 'u1'), session_id: 'new-session' },
+    );
+    expect(state.sessionId).toBe('new-session');
+    expect(state.lines).toHaveLength(1);
+  });
+});
