@@ -39,7 +39,7 @@ const INTERIM_INTERVAL_MS = 250;
  * sentence: a stall in the audio path splits one sentence into two fragments, and only the first
  * carries the scripted words (an empty transcript is valid Deepgram output, ignored by clients).
  */
-const CONTINUATION_MS = 1200;
+const CONTINUATION_MS = 2500;
 
 /** One live transcription: detects utterances in the audio timeline and answers them. */
 export class ListenSession {
