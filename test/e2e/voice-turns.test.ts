@@ -94,6 +94,8 @@ describe('voice turns through a real LiveKit server', () => {
     const replyEnd = await caller.waitForAgentSilence(1500, 15_000);
     expect(replyEnd - reply).toBeLessThan(5000);
     // Under load the test STT may hear a stall inside the utterance as a second one.
-    expect(text(stack.openai.chatRequests().at(-1)?.messages.at(-1))).toMatch(/^Please tell me about Lyon instead\./);
+    expect(text(stack.openai.chatRequests().at(-1)?.messages.at(-1))).toMatch(
+      /^Please tell me about Lyon instead\./,
+    );
   });
 });
