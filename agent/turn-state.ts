@@ -8,8 +8,7 @@
  * speech leads to no reply (noise, a pause mid-sentence), `settle()` returns to idle.
  */
 import type { voice } from '@livekit/agents';
-
-export type TurnState = 'idle' | 'userSpeaking' | 'processing' | 'agentSpeaking';
+import type { TurnState } from '../common/protocol.js';
 
 export interface TurnStateChange {
   previous: TurnState | null;
