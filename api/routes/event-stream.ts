@@ -27,8 +27,22 @@ const REPLAY_PAGE_SIZE = 500;
 const HEARTBEAT = ': ping\n\n';
 const encoder = new TextEncoder();
 
-const sseFrame = (event: SessionEvent) =>
-  `id: ${event.seq}\nevent: ${event.event_type}\ndata: ${JSON.stringify(event)}\n\n`;
+/**
+ * Encoded frames by event. The store hands every subscriber of a session the same event objects,
+ * so a live event is serialized and encoded once however many subscribers it goes to.
+ */
+const encodedFrames = new WeakMap<SessionEvent, Uint8Array>();
+
+function sseFrame(event: SessionEvent): Uint8Array {
+  let frame = encodedFrames.get(event);
+  if (!frame) {
+    frame = encoder.encode(
+      `id: ${event.seq}\nevent: ${event.event_type}\ndata: ${JSON.stringify(event)}\n\n`,
+    );
+    encodedFrames.set(event, frame);
+  }
+  return frame;
+}
 
 export function followSession(options: FollowSessionOptions): ReadableStream<Uint8Array> {
   const { store, sessionId, maxQueuedEvents } = options;
@@ -85,7 +99,7 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
     const frames = end === -1 ? events : events.slice(0, end + 1);
     const last = frames.at(-1);
     if (last) {
-      stream.enqueue(encoder.encode(frames.map(sseFrame).join('')));
+      stream.enqueue(frames.length === 1 ? sseFrame(last) : Buffer.concat(frames.map(sseFrame)));
       lastSentSeq = last.seq;
     }
     if (end !== -1 || (caughtUp && options.endsWithLog)) finish();

@@ -28,7 +28,12 @@ describe('a stalled SSE subscriber', () => {
   });
 
   it('is dropped at its bound while another subscriber gets every event', async () => {
-    const created = await fetch(`${stack.apiUrl}/api/sessions`, { method: 'POST' });
+    // A text session: no agent joins, so the log holds this test's events and nothing between them.
+    const created = await fetch(`${stack.apiUrl}/api/sessions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"voice":false}',
+    });
     const session = (await created.json()) as CreateSessionResponse;
     const { token: ingestToken } = await createSessionTokens(DEV_LIVEKIT_SECRET, 'ingest').issue(
       session.sessionId,

@@ -104,14 +104,20 @@ export class ScriptedCaller {
     return this.play(samples);
   }
 
+  /**
+   * Plays `samples` into the microphone; resolves once they have all been sent, with the time
+   * the last voiced frame left (the end of speech, not of the recording's trailing silence).
+   */
   async play(samples: Int16Array): Promise<number> {
+    let silentTailFrames = 0;
     for (let offset = 0; offset < samples.length; offset += FRAME_SAMPLES) {
       const frame = new Int16Array(FRAME_SAMPLES);
       frame.set(samples.subarray(offset, offset + FRAME_SAMPLES));
       this.#queue.push(frame);
+      silentTailFrames = rms(frame) > SPEECH_RMS ? 0 : silentTailFrames + 1;
     }
     await this.#until(() => this.#queue.length === 0);
-    return Date.now() + this.source.queuedDuration;
+    return Date.now() + this.source.queuedDuration - silentTailFrames * FRAME_MS;
   }
 
   /** First agent speech frame received after `after`. */

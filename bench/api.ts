@@ -1,0 +1,249 @@
+/**
+ * API throughput under autocannon: requests per second and latency of session creation (text
+ * only, and with a call) and of a live call's token refresh, read against a bare Hono route served
+ * the same way in the same run. The API and the bare server are child processes of their own
+ * (`node --import tsx`, like the stack's), so each shares the machine's cores with the load
+ * generator in the same way; the ratio to the bare route is the figure that carries across
+ * machines.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, openSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import autocannon from 'autocannon';
+import { createSessionTokens } from '../api/session-tokens.js';
+import { DEV_LIVEKIT_SECRET } from '../common/config.js';
+import type { CreateSessionResponse } from '../common/protocol.js';
+import { startTestStack } from '../test/support/harness.js';
+import { sampleTree } from './process-stats.js';
+import { type BenchOptions, type BenchRow, type BenchSection, renderSection } from './report.js';
+
+/** Enough connections to keep one single-threaded server busy without queueing in the kernel. */
+const CONNECTIONS = 10;
+const WARMUP_S = 1;
+const TARGET_RATIO = 0.5;
+
+/** The baseline: the least a Hono app on @hono/node-server can do per request. */
+const BARE_SERVER = `
+  import { serve } from '@hono/node-server';
+  import { Hono } from 'hono';
+  const app = new Hono().get('/bare', (c) => c.text('ok'));
+  serve({ fetch: app.fetch, port: Number(process.env.BARE_PORT), hostname: '127.0.0.1' });`;
+
+interface Service {
+  pid: number;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** A `node --import tsx` child writing its output to `logFile`, up once `readyUrl` answers. */
+async function startNode(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  readyUrl: string,
+  logFile: string,
+): Promise<Service> {
+  const log = openSync(logFile, 'a');
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    stdio: ['ignore', log, log],
+  });
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited; see ${logFile}`);
+    const ok = await fetch(readyUrl, { signal: AbortSignal.timeout(1000) }).then(
+      (response) => response.ok,
+      () => false,
+    );
+    if (ok) break;
+    if (Date.now() > deadline) throw new Error(`${readyUrl} did not answer; see ${logFile}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  return {
+    pid: child.pid as number,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+interface Load {
+  reqPerSec: number;
+  /** The server process's CPU time per answered request (10 ms ticks over the run). */
+  cpuPerRequestUs: number;
+  p50Ms: number;
+  p99Ms: number;
+  requests: number;
+  failures: number;
+}
+
+const cpuTicks = (pid: number) =>
+  sampleTree().find((proc) => proc.pid === pid)?.ticks ?? Number.NaN;
+const TICK_MS = 10;
+
+async function load(
+  server: Service,
+  url: string,
+  durationS: number,
+  request: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+): Promise<Load> {
+  const options = { url, connections: CONNECTIONS, ...request };
+  await autocannon({ ...options, duration: WARMUP_S });
+  const ticksBefore = cpuTicks(server.pid);
+  const result = await autocannon({ ...options, duration: durationS });
+  const ticks = cpuTicks(server.pid) - ticksBefore;
+  return {
+    reqPerSec: result['2xx'] / result.duration,
+    cpuPerRequestUs: (ticks * TICK_MS * 1000) / Math.max(1, result['2xx']),
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    requests: result['2xx'],
+    failures: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+const perSecond = (value: number) => `${Math.round(value).toLocaleString('en-US')} req/s`;
+const latency = (run: Load) =>
+  `p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms; server CPU ${Math.round(run.cpuPerRequestUs)} µs/request`;
+
+export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection> {
+  const durationS = quick ? 3 : 10;
+  // LiveKit from the shared harness; the API under load is a process of its own, so that its
+  // dispatches name an agent no worker serves (the harness's worker would take every call).
+  const stack = await startTestStack();
+  const services: Service[] = [];
+  try {
+    const logDir = join(stack.logDir, 'bench-api');
+    mkdirSync(logDir, { recursive: true });
+    const barePort = await freePort();
+    const apiPort = await freePort();
+    const apiUrl = `http://127.0.0.1:${apiPort}`;
+    const bareArgs = ['--input-type=module', '-e', BARE_SERVER];
+    const bareUrl = `http://127.0.0.1:${barePort}/bare`;
+    const bareServer = await startNode(
+      bareArgs,
+      { BARE_PORT: String(barePort) },
+      bareUrl,
+      join(logDir, 'bare.log'),
+    );
+    services.push(bareServer);
+    const apiEnv = {
+      LIVEKIT_URL: stack.livekitUrl,
+      API_PORT: String(apiPort),
+      AGENT_NAME: `bench-no-worker-${process.pid}`,
+      DATA_DIR: join(logDir, 'data'),
+      LOG_LEVEL: 'info',
+      // One load generator on one address: the per-client abuse limits would refuse it at once.
+      RATE_LIMIT_SESSIONS: '0',
+      MAX_OPEN_SESSIONS_PER_CLIENT: '0',
+    };
+    const api = await startNode(
+      ['api/main.ts'],
+      apiEnv,
+      `${apiUrl}/health`,
+      join(logDir, 'api.log'),
+    );
+    services.push(api);
+
+    const json = { 'content-type': 'application/json' };
+    const bare = await load(bareServer, bareUrl, durationS);
+    const textSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
+      method: 'POST',
+      headers: json,
+      body: '{"voice":false}',
+    });
+    const callSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
+      method: 'POST',
+      headers: json,
+      body: '{}',
+    });
+
+    // A session whose agent has joined (as its job reports through ingest): refreshing its token
+    // touches neither LiveKit nor the agent.
+    const created = await fetch(`${apiUrl}/api/sessions`, {
+      method: 'POST',
+      headers: json,
+      body: '{}',
+    });
+    const session = (await created.json()) as CreateSessionResponse;
+    const ingest = await createSessionTokens(DEV_LIVEKIT_SECRET, 'ingest').issue(
+      session.sessionId,
+      600,
+    );
+    const started = await fetch(`${apiUrl}/internal/sessions/${session.sessionId}/events`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${ingest.token}` },
+      body: JSON.stringify({
+        events: [
+          {
+            event_type: 'session_started',
+            room_name: session.roomName,
+            timestamp: new Date().toISOString(),
+          },
+        ],
+      }),
+    });
+    if (!started.ok) throw new Error(`ingest answered ${started.status}`);
+    const refresh = await load(
+      api,
+      `${apiUrl}/api/sessions/${session.sessionId}/token`,
+      durationS,
+      {
+        method: 'POST',
+        headers: { authorization: `Bearer ${session.sessionToken}` },
+      },
+    );
+
+    const ratio = (run: Load) => run.reqPerSec / bare.reqPerSec;
+    const baseline = `bare Hono route ${perSecond(bare.reqPerSec)}`;
+    const row = (figure: string, run: Load, target: boolean): BenchRow => ({
+      figure,
+      value: `${perSecond(run.reqPerSec)} (${ratio(run).toFixed(2)}×), ${latency(run)}`,
+      baseline,
+      ...(target && { target: `≥ ${TARGET_RATIO}× bare`, met: ratio(run) >= TARGET_RATIO }),
+    });
+    const runs = { bare, textSession, callSession, refresh };
+    const failed = Object.entries(runs).filter(([, run]) => run.failures > 0);
+    return {
+      key: 'api',
+      title: 'API throughput',
+      rows: [
+        {
+          figure: 'bare Hono route GET /bare',
+          value: `${perSecond(bare.reqPerSec)}, ${latency(bare)}`,
+        },
+        row('POST /api/sessions {"voice":false}', textSession, true),
+        row('POST /api/sessions with a call', callSession, true),
+        row('POST /api/sessions/:id/token (live call)', refresh, false),
+      ],
+      notes: [
+        `autocannon in the bench process, ${CONNECTIONS} connections, ${durationS} s per case after a ${WARMUP_S} s warm-up; req/s counts 2xx answers. Server CPU: the serving process's CPU time over the measured run (10 ms ticks) per answered request, which other load on the machine disturbs less than req/s.`,
+        'API and bare server: child processes `node --import tsx`; the API at LOG_LEVEL=info on its own SQLite file, against the harness livekit-server, with AGENT_NAME set to a name no worker serves (calls are created and dispatched, never answered), and the per-client rate limit and open-session cap off (one load generator would hit them at once).',
+        'Token refresh: a session whose call is live (session_started ingested), so the refresh is token check + session read + participant token signing.',
+        ...failed.map(
+          ([name, run]) =>
+            `${name}: ${run.failures} failed requests (non-2xx, errors or timeouts).`,
+        ),
+      ],
+      data: runs,
+    };
+  } finally {
+    for (const service of services.reverse()) await service.stop();
+    await stack.stop();
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  console.log(renderSection(await runApiBench({ quick: process.argv.includes('--quick') })));
+}
