@@ -8,7 +8,6 @@ import { randomBytes } from 'node:crypto';
 import type { SessionEvent } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
-import { readConversation } from '../routes/transcript.js';
 import type { SessionRecord } from '../store/types.js';
 import { chatMessages } from './history.js';
 
@@ -33,7 +32,7 @@ export function answer(deps: AppDeps, turn: TextTurn): Promise<string> {
 
 async function answerWithLlm({ store, chatLlm, config }: AppDeps, turn: TextTurn): Promise<string> {
   const { sessionId, instructions } = turn.session;
-  const history = await readConversation(store, sessionId);
+  const history = await store.readConversation(sessionId, config.CHAT_HISTORY_MESSAGES);
   await store.appendEvents(sessionId, [
     {
       event_type: 'conversation_item',
@@ -44,12 +43,7 @@ async function answerWithLlm({ store, chatLlm, config }: AppDeps, turn: TextTurn
       timestamp: now(),
     },
   ]);
-  const messages = chatMessages({
-    instructions,
-    history,
-    window: config.CHAT_HISTORY_MESSAGES,
-    message: turn.text,
-  });
+  const messages = chatMessages({ instructions, history, message: turn.text });
   let reply = '';
   for await (const delta of chatLlm.streamReply(messages, turn.signal)) {
     reply += delta;

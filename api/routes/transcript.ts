@@ -3,15 +3,11 @@
  * `conversation_item` events (the log is the single source of truth for the transcript).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { type SessionEvent, transcriptResponseSchema } from '../../common/protocol.js';
+import { transcriptResponseSchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { errorResponse } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
-import type { SessionStore } from '../store/types.js';
 import { validationHook } from '../validation.js';
-
-const PAGE_SIZE = 1000;
-type ConversationItem = Extract<SessionEvent, { event_type: 'conversation_item' }>;
 
 const transcriptRoute = createRoute({
   method: 'get',
@@ -29,28 +25,12 @@ const transcriptRoute = createRoute({
   },
 });
 
-/** Every conversation item in the session's log, in order. */
-export async function readConversation(
-  store: SessionStore,
-  sessionId: string,
-): Promise<ConversationItem[]> {
-  const items: ConversationItem[] = [];
-  for (let afterSeq = 0; ; ) {
-    const page = await store.readEvents(sessionId, afterSeq, PAGE_SIZE);
-    for (const event of page) {
-      if (event.event_type === 'conversation_item') items.push(event);
-    }
-    if (page.length < PAGE_SIZE) return items;
-    afterSeq = page.at(-1)?.seq ?? afterSeq;
-  }
-}
-
 export function transcriptRoutes({ store, sessionTokens }: AppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use('/api/sessions/:id/transcript', requireSessionToken(sessionTokens));
   app.openapi(transcriptRoute, async (c) => {
     const { sessionId } = await loadSession(store, c.req.valid('param').id);
-    const items = (await readConversation(store, sessionId)).map((item) => ({
+    const items = (await store.readConversation(sessionId)).map((item) => ({
       item_id: item.item_id,
       role: item.role,
       text: item.text,

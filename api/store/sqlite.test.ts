@@ -131,6 +131,45 @@ describe('appendEvents and readEvents', () => {
   });
 });
 
+describe('readConversation', () => {
+  const item = (text: string, role: 'user' | 'assistant' = 'user'): TimedEventBody => ({
+    event_type: 'conversation_item',
+    role,
+    text,
+    source: 'voice',
+    item_id: `item-${text}`,
+    timestamp: at(1),
+  });
+
+  it("answers the session's conversation items in order, skipping every other event", async () => {
+    await store.createSession(newSession('s2'));
+    await store.appendEvents('s1', [transcript('hi'), item('hi'), transcript('ok')]);
+    await store.appendEvents('s2', [item('elsewhere')]);
+    await store.appendEvents('s1', [item('hello', 'assistant'), transcript('bye'), item('bye')]);
+
+    const items = await store.readConversation('s1');
+    expect(items.map((event) => [event.seq, event.role, event.text])).toStrictEqual([
+      [2, 'user', 'hi'],
+      [4, 'assistant', 'hello'],
+      [6, 'user', 'bye'],
+    ]);
+    expect(items[0]).toStrictEqual((await store.readEvents('s1', 1, 1))[0]);
+    expect(await store.readConversation('nobody')).toStrictEqual([]);
+  });
+
+  it('answers only the last `last` items, still in order', async () => {
+    await store.appendEvents(
+      's1',
+      ['a', 'b', 'c', 'd'].flatMap((text) => [transcript(text), item(text)]),
+    );
+
+    const texts = (items: { text: string }[]) => items.map((event) => event.text);
+    expect(texts(await store.readConversation('s1', 2))).toStrictEqual(['c', 'd']);
+    expect(texts(await store.readConversation('s1', 10))).toStrictEqual(['a', 'b', 'c', 'd']);
+    expect(await store.readConversation('s1', 0)).toStrictEqual([]);
+  });
+});
+
 describe('subscribe', () => {
   it('hands every later batch to the session subscribers, after it is committed', async () => {
     await store.createSession(newSession('s2'));

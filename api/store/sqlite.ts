@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
 import { acceptedEvents, applyEvents } from './session-state.js';
 import { claimDatabase } from './sqlite-lock.js';
-import type { EventListener, SessionRecord, SessionStore } from './types.js';
+import type { ConversationItem, EventListener, SessionRecord, SessionStore } from './types.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -38,7 +38,20 @@ const SCHEMA = `
     timestamp TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (session_id, seq)
-  ) STRICT, WITHOUT ROWID;`;
+  ) STRICT, WITHOUT ROWID;
+  -- A session's events of one type, in order: its transcript without reading the rest of its log.
+  CREATE INDEX IF NOT EXISTS events_by_type ON events (session_id, event_type, seq);`;
+
+/**
+ * Added after the first release: a database from before it gains the column on open. Sessions
+ * from then have no owner and count against no one's cap.
+ */
+function addOwnerColumn(db: sqlite.Database) {
+  const columns = db.all('PRAGMA table_info(sessions)').map((column) => column.name);
+  if (!columns.includes('owner')) db.exec('ALTER TABLE sessions ADD COLUMN owner TEXT');
+  db.exec(`CREATE INDEX IF NOT EXISTS sessions_open_by_owner
+    ON sessions (owner, ended_at, last_activity_at) WHERE owner IS NOT NULL`);
+}
 
 const SESSION_COLUMNS = `session_id AS sessionId, room_name AS roomName,
   participant_identity AS participantIdentity, user_id AS userId, username, instructions,
@@ -84,6 +97,7 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
   try {
     db.exec(`PRAGMA locking_mode = EXCLUSIVE; PRAGMA journal_mode = WAL;
       PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; ${SCHEMA}`);
+    addOwnerColumn(db);
   } catch (error) {
     db.close();
     lock.release();
@@ -91,7 +105,11 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
   }
 
   const query = {
-    insertSession: db.prepare(`INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    insertSession: db.prepare(`INSERT INTO sessions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+    countOpenSessions: db.prepare(
+      `SELECT count(*) AS open FROM sessions
+       WHERE owner = ? AND ended_at IS NULL AND last_activity_at > ?`,
+    ),
     getSession: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
     updateSession: db.prepare(
       `UPDATE sessions SET last_activity_at = ?, ended_at = ?, state = ?, live = ?
@@ -102,6 +120,13 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
     readEvents: db.prepare(
       `SELECT seq, event_type, timestamp, body FROM events
        WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    ),
+    // The last `limit` items (all of them for a negative limit), in order.
+    readConversation: db.prepare(
+      `SELECT * FROM (
+         SELECT seq, event_type, timestamp, body FROM events
+         WHERE session_id = ? AND event_type = 'conversation_item' ORDER BY seq DESC LIMIT ?
+       ) ORDER BY seq`,
     ),
   };
   const subscribers = new Map<string, Set<EventListener>>();
@@ -148,7 +173,7 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
 
   return {
     kind: 'sqlite',
-    async createSession(session) {
+    async createSession({ owner = null, ...session }) {
       const record: SessionRecord = {
         ...session,
         lastActivityAt: session.createdAt,
@@ -156,7 +181,7 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
         state: 'idle',
         live: false,
       };
-      query.insertSession.run(SESSION_FIELDS.map((field) => record[field]));
+      query.insertSession.run([...SESSION_FIELDS.map((field) => record[field]), owner]);
       return record;
     },
     async getSession(sessionId) {
@@ -173,6 +198,14 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
       return query.readEvents
         .all([sessionId, afterSeq, limit])
         .map((row) => toEvent(sessionId, row));
+    },
+    async readConversation(sessionId, last = -1) {
+      return query.readConversation
+        .all([sessionId, last])
+        .map((row) => toEvent(sessionId, row) as ConversationItem);
+    },
+    async countOpenSessions(owner, activeSince) {
+      return query.countOpenSessions.get([owner, activeSince])?.open as number;
     },
     subscribe(sessionId, listener) {
       const listeners = subscribers.get(sessionId) ?? new Set();

@@ -22,9 +22,15 @@ export interface SessionRecord {
   live: boolean;
 }
 
-export type NewSession = Omit<SessionRecord, 'lastActivityAt' | 'endedAt' | 'state' | 'live'>;
+export type NewSession = Omit<SessionRecord, 'lastActivityAt' | 'endedAt' | 'state' | 'live'> & {
+  /** Who opened it (an API key's id, or a client address), for the cap on open sessions. */
+  owner?: string;
+};
 
 export type EventListener = (events: SessionEvent[]) => void;
+
+/** A message of the conversation, spoken or typed, as the log keeps it. */
+export type ConversationItem = Extract<SessionEvent, { event_type: 'conversation_item' }>;
 
 export interface SessionStore {
   /** Short name for /health, e.g. `sqlite`. */
@@ -39,6 +45,16 @@ export interface SessionStore {
   appendEvents(sessionId: string, events: TimedEventBody[]): Promise<SessionEvent[]>;
   /** Events with seq > afterSeq, in order, at most `limit`. */
   readEvents(sessionId: string, afterSeq: number, limit: number): Promise<SessionEvent[]>;
+  /**
+   * The session's transcript: its `conversation_item` events in order, only the last `last` of
+   * them when given. Stores answer it without reading the rest of the log.
+   */
+  readConversation(sessionId: string, last?: number): Promise<ConversationItem[]>;
+  /**
+   * How many sessions of `owner` are open: not ended, and active after `activeSince` (ISO 8601;
+   * a session idle since before it has expired, though nothing has ended it yet).
+   */
+  countOpenSessions(owner: string, activeSince: string): Promise<number>;
   /** Calls `listener` with every batch appended from now on; returns the unsubscribe function. */
   subscribe(sessionId: string, listener: EventListener): () => void;
   /** A cheap real query, for /health. */
