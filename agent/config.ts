@@ -1,5 +1,5 @@
 /**
- * The agent worker's configuration: LiveKit, providers, and the turn-taking knobs. Turn-taking
+ * The agent worker's configuration: LiveKit, providers, turn taking and provider faults. Turn-taking
  * values left unset keep the agents framework's own defaults.
  */
 import { z } from 'zod';
@@ -16,6 +16,11 @@ export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).ext
     (value) => (value === '' ? undefined : value),
     z.coerce.number().gt(0).default(1),
   ),
+  /**
+   * On SIGTERM the worker takes no new calls and lets running ones end, for at most this long;
+   * then it shuts them down (their sessions end) and exits.
+   */
+  AGENT_DRAIN_TIMEOUT_S: env.integer(600, 1, 24 * 3600),
   /** Where the agent reports session events (the API's ingest). */
   API_URL: env.url('http://127.0.0.1:8000'),
   LOG_LEVEL: env.logLevel,
@@ -27,6 +32,22 @@ export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).ext
   ENDPOINTING_MAX_DELAY_MS: env.optionalInteger(0, 10_000),
   /** Start the LLM on the interim transcript, before the turn is over. */
   PREEMPTIVE_GENERATION: env.flag(false),
+  /**
+   * Provider faults. An LLM or TTS request whose answer has not started within the timeout
+   * fails; a retryable failure (network, timeout, 408, 429, 5xx) is retried up to
+   * PROVIDER_MAX_RETRIES times, the first after 0.1 s and the others after
+   * PROVIDER_RETRY_INTERVAL_MS, before the fallback provider (if any) is tried.
+   */
+  PROVIDER_TIMEOUT_MS: env.integer(10_000, 100, 300_000),
+  PROVIDER_MAX_RETRIES: env.integer(2, 0, 10),
+  PROVIDER_RETRY_INTERVAL_MS: env.integer(1000, 0, 60_000),
+  /** Consecutive turns the providers could not answer before the call is ended. */
+  MAX_FAILED_TURNS: env.integer(3, 1, 100),
+  /**
+   * Streaming STT that sends nothing for this long while the user speaks is taken for a dead
+   * connection: it is reconnected and the unanswered speech sent again.
+   */
+  STT_STALL_TIMEOUT_MS: env.integer(3000, 500, 60_000),
 });
 
 export type AgentConfig = z.infer<typeof agentConfigSchema>;

@@ -15,8 +15,9 @@ import {
 import { type AgentConfig, agentConfigSchema } from './config.js';
 import { EventReporter } from './event-reporter.js';
 import { loadHistory } from './history.js';
+import { handleProviderFailures } from './provider-failures.js';
 import { createProviders, MissingProviderError } from './providers.js';
-import { createAssistant, createVoiceSession } from './session.js';
+import { createAssistant, createVad, createVoiceSession } from './session.js';
 import { reportSessionEvents } from './session-events.js';
 import { tapSpokenText } from './spoken-text.js';
 
@@ -42,9 +43,10 @@ export default defineAgent({
     });
     ctx.addShutdownCallback(() => events.close(EVENT_FLUSH_TIMEOUT_MS));
 
+    const vad = createVad(config);
     let providers: ReturnType<typeof createProviders>;
     try {
-      providers = createProviders(config);
+      providers = createProviders(config, vad);
     } catch (error) {
       if (!(error instanceof MissingProviderError)) throw error;
       logger.error({ code: error.code, missing: error.missing }, error.message);
@@ -58,13 +60,17 @@ export default defineAgent({
       return;
     }
 
-    const session = createVoiceSession(providers, config);
+    const session = createVoiceSession(providers, vad, config);
     const publishTurnState = turnStatePublisher(ctx);
     const typedMessages = acceptTypedMessages(ctx, session, logger);
     const feed = reportSessionEvents(session, events, {
       settleAfterMs: settleAfterMs(config),
       onTurnState: publishTurnState,
       messageSource: (message) => typedMessages.get(message.id),
+    });
+    handleProviderFailures(session, events, {
+      maxFailedTurns: config.MAX_FAILED_TURNS,
+      log: logger,
     });
     events.report({ event_type: 'session_started', room_name: ctx.job.room?.name ?? '' });
     // The call is over when the session closes (the caller left): free the worker at once

@@ -10,6 +10,7 @@ import { agentConfigSchema } from './config.js';
 import { createLoadMonitor } from './load.js';
 
 const config = loadConfig(agentConfigSchema);
+const SHUTDOWN_PROCESS_TIMEOUT_MS = 10_000;
 
 cli.runApp(
   new ServerOptions({
@@ -25,5 +26,11 @@ cli.runApp(
     logLevel: config.LOG_LEVEL,
     // A worker is a server: it keeps retrying (every 10 s at most) until LiveKit is back.
     maxRetry: Number.POSITIVE_INFINITY,
+    // SIGTERM drains: no new calls, running ones go on until they end or this runs out.
+    drainTimeout: config.AGENT_DRAIN_TIMEOUT_S * 1000,
+    // Then each job is asked to shut down; it acknowledges at once and is gone within seconds
+    // (its events flush in 3 s at most). One that does not, such as a process still starting,
+    // is killed after this instead of holding the worker's exit for the default minute.
+    shutdownProcessTimeout: SHUTDOWN_PROCESS_TIMEOUT_MS,
   }),
 );

@@ -1,8 +1,18 @@
 /**
  * Builds the STT, LLM and TTS plugins from configuration. All three speak to real provider APIs
  * by default and to any compatible server when a base URL is set (local LLMs, test servers).
+ * A stage with a fallback provider configured gets the framework's fallback adapter; the retries
+ * and timeouts each stage's requests get are decided here too, since they depend on it.
  */
-import type { llm, stt, tts } from '@livekit/agents';
+import {
+  type APIConnectOptions,
+  llm,
+  log,
+  type SessionConnectOptions,
+  stt,
+  tts,
+  type VAD,
+} from '@livekit/agents';
 import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
 import {
@@ -11,12 +21,31 @@ import {
   openaiApiKey,
   type ProvidersConfig,
 } from '../common/config.js';
+import type { AgentConfig } from './config.js';
+import { OpenAITTS, SpeechCutOffError } from './openai-tts.js';
+import { StallGuardedSTT } from './stt-watchdog.js';
+
+/** How often a failed TTS provider is tried again (a short synthesis) until it answers. */
+const TTS_RECOVERY_PROBE_INTERVAL_MS = 5000;
 
 export interface Providers {
   stt: stt.STT;
   llm: llm.LLM;
   tts: tts.TTS;
+  /** Retries and timeouts of each stage's requests, for the session. */
+  connOptions: Required<Omit<SessionConnectOptions, 'maxUnrecoverableErrors'>>;
+  /** Tells the STT watchdog when the user speaks (the session's VAD). */
+  userSpeaking(speaking: boolean): void;
 }
+
+export type ProviderSettings = ProvidersConfig &
+  Pick<
+    AgentConfig,
+    | 'PROVIDER_TIMEOUT_MS'
+    | 'PROVIDER_MAX_RETRIES'
+    | 'PROVIDER_RETRY_INTERVAL_MS'
+    | 'STT_STALL_TIMEOUT_MS'
+  >;
 
 /** A stage has no key or URL; the message names the variables to set. */
 export class MissingProviderError extends Error {
@@ -27,31 +56,133 @@ export class MissingProviderError extends Error {
   }
 }
 
-export function createProviders(config: ProvidersConfig): Providers {
+/** `vad` turns a non-streaming fallback STT into a streaming one. */
+export function createProviders(config: ProviderSettings, vad: VAD): Providers {
   const missing = missingSettings(describeProviders(config));
   if (missing.length > 0) throw new MissingProviderError(missing);
 
   const apiKey = openaiApiKey(config);
-  return {
-    stt: config.STT_BASE_URL
-      ? new openai.STT({
-          baseURL: config.STT_BASE_URL,
-          apiKey,
-          model: config.STT_MODEL,
-          // Compatible servers offer /audio/transcriptions, not OpenAI's realtime socket.
-          useRealtime: false,
-        })
-      : new deepgram.STT({
+  const fallback = fallbackSettings(config);
+  const retries: APIConnectOptions = {
+    maxRetry: config.PROVIDER_MAX_RETRIES,
+    retryIntervalMs: config.PROVIDER_RETRY_INTERVAL_MS,
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+  };
+
+  const guardedDeepgram = config.STT_BASE_URL
+    ? undefined
+    : new StallGuardedSTT(
+        new deepgram.STT({
           apiKey: config.DEEPGRAM_API_KEY,
           baseUrl: config.DEEPGRAM_BASE_URL,
           model: 'nova-3',
         }),
-    llm: new openai.LLM({ baseURL: config.LLM_BASE_URL, apiKey, model: config.LLM_MODEL }),
-    tts: new openai.TTS({
-      baseURL: config.TTS_BASE_URL,
-      apiKey,
-      model: config.TTS_MODEL,
-      voice: config.TTS_VOICE as openai.TTSOptions['voice'],
-    }),
+        config.STT_STALL_TIMEOUT_MS,
+      );
+  const primaryStt =
+    guardedDeepgram ?? openaiStt({ baseURL: config.STT_BASE_URL, apiKey, model: config.STT_MODEL });
+  const primaryLlm = new openai.LLM({
+    baseURL: config.LLM_BASE_URL,
+    apiKey,
+    model: config.LLM_MODEL,
+  });
+  const primaryTts = new OpenAITTS({
+    baseURL: config.TTS_BASE_URL,
+    apiKey,
+    model: config.TTS_MODEL,
+    voice: config.TTS_VOICE,
+  });
+
+  return {
+    // Where an adapter retries each provider before the next, the session does not retry the
+    // whole chain again.
+    stt: fallback.stt
+      ? new stt.FallbackAdapter({
+          sttInstances: [primaryStt, openaiStt(fallback.stt)],
+          vad,
+          attemptTimeoutMs: retries.timeoutMs,
+          maxRetryPerSTT: retries.maxRetry,
+          retryIntervalMs: retries.retryIntervalMs,
+        })
+      : primaryStt,
+    // The LLM adapter is the exception: it keeps the error of an attempt its provider retried,
+    // so a retry that succeeds still fails the reply. Its providers get one attempt each, and
+    // the session retries the chain.
+    llm: fallback.llm
+      ? new llm.FallbackAdapter({
+          llms: [primaryLlm, new openai.LLM(fallback.llm)],
+          attemptTimeout: retries.timeoutMs / 1000,
+          maxRetryPerLLM: 0,
+          retryInterval: retries.retryIntervalMs / 1000,
+        })
+      : primaryLlm,
+    tts: fallback.tts
+      ? reportOwnFailures(
+          new tts.FallbackAdapter({
+            ttsInstances: [primaryTts, new OpenAITTS(fallback.tts)],
+            maxRetryPerTTS: retries.maxRetry,
+            recoveryDelayMs: TTS_RECOVERY_PROBE_INTERVAL_MS,
+          }),
+        )
+      : primaryTts,
+    connOptions: {
+      sttConnOptions: { ...retries, maxRetry: fallback.stt ? 0 : retries.maxRetry },
+      llmConnOptions: retries,
+      ttsConnOptions: { ...retries, maxRetry: fallback.tts ? 0 : retries.maxRetry },
+    },
+    userSpeaking: (speaking) => guardedDeepgram?.userSpeaking(speaking),
   };
+}
+
+function openaiStt(options: { baseURL?: string; apiKey: string; model: string }): stt.STT {
+  // Compatible servers offer /audio/transcriptions, not OpenAI's realtime socket.
+  return new openai.STT({ ...options, useRealtime: false });
+}
+
+/** The second provider of each stage that has one: its base URL or model is set. */
+function fallbackSettings(config: ProvidersConfig) {
+  const apiKey = (own: string | undefined) => own ?? openaiApiKey(config);
+  return {
+    stt:
+      config.STT_FALLBACK_BASE_URL || config.STT_FALLBACK_MODEL
+        ? {
+            baseURL: config.STT_FALLBACK_BASE_URL,
+            apiKey: apiKey(config.STT_FALLBACK_API_KEY),
+            model: config.STT_FALLBACK_MODEL ?? config.STT_MODEL,
+          }
+        : undefined,
+    llm:
+      config.LLM_FALLBACK_BASE_URL || config.LLM_FALLBACK_MODEL
+        ? {
+            baseURL: config.LLM_FALLBACK_BASE_URL,
+            apiKey: apiKey(config.LLM_FALLBACK_API_KEY),
+            model: config.LLM_FALLBACK_MODEL ?? config.LLM_MODEL,
+          }
+        : undefined,
+    tts:
+      config.TTS_FALLBACK_BASE_URL || config.TTS_FALLBACK_MODEL
+        ? {
+            baseURL: config.TTS_FALLBACK_BASE_URL,
+            apiKey: apiKey(config.TTS_FALLBACK_API_KEY),
+            model: config.TTS_FALLBACK_MODEL ?? config.TTS_MODEL,
+            voice: config.TTS_FALLBACK_VOICE ?? config.TTS_VOICE,
+          }
+        : undefined,
+  };
+}
+
+/**
+ * The TTS adapter passes on every failure of its providers, also those its fallback then made
+ * good; the STT and LLM adapters report only their own. Made alike here: a provider's failure
+ * reaches the session only when audio had already been played (no fallback can mend that).
+ */
+function reportOwnFailures(adapter: tts.FallbackAdapter): tts.FallbackAdapter {
+  for (const provider of adapter.ttsInstances) {
+    provider.removeAllListeners('error');
+    provider.on('error', (event) => {
+      if (event.error instanceof SpeechCutOffError) adapter.emit('error', event);
+      else log().warn({ tts: provider.label, error: event.error }, 'TTS provider failed');
+    });
+  }
+  return adapter;
 }

@@ -174,13 +174,10 @@ describe('reportSessionEvents', () => {
     expect(kinds(events)).toEqual([]);
   });
 
-  it('reports conversation items with their source, and errors without provider text', () => {
+  it('reports conversation items with their source, and the end of the session', () => {
     const { session, events } = harness();
     const message = llm.ChatMessage.create({ role: 'user', content: 'typed words' });
     session.emit(E.ConversationItemAdded, { item: message });
-    session.emit(E.Error, {
-      error: { type: 'llm_error', recoverable: false, error: new Error('sk-secret upstream 500') },
-    });
     session.emit(E.Close, { reason: 'participant_disconnected' });
     expect(events).toEqual([
       {
@@ -190,13 +187,13 @@ describe('reportSessionEvents', () => {
         source: 'voice',
         item_id: message.id,
       },
-      {
-        event_type: 'error',
-        error_code: 'llm_error',
-        error_message: 'The language model failed and this turn could not be completed.',
-        recoverable: false,
-      },
       { event_type: 'session_ended', reason: 'participant_disconnected' },
     ]);
+  });
+
+  it('names provider failures as the reason when the framework closes on an error', () => {
+    const { session, events } = harness();
+    session.emit(E.Close, { reason: voice.CloseReason.ERROR });
+    expect(events).toEqual([{ event_type: 'session_ended', reason: 'provider_failures' }]);
   });
 });

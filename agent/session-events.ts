@@ -1,10 +1,12 @@
 /**
  * Turns one AgentSession's events into the feed's protocol events (common/protocol.ts) and hands
  * them to a sink. Owns the mapping rules: the four-state turn machine, barge-in marking of user
- * transcripts, one `agent_finished` and one `metrics` per spoken turn, errors without provider text.
+ * transcripts, one `agent_finished` and one `metrics` per spoken turn. Provider errors are
+ * reported by provider-failures.ts, which decides what a failure means for the call.
  */
 import { llm, voice } from '@livekit/agents';
 import type { SessionEventBody, TurnState } from '../common/protocol.js';
+import { PROVIDER_FAILURES } from './provider-failures.js';
 import type { SpokenTextListener } from './spoken-text.js';
 import { TurnStateTracker } from './turn-state.js';
 
@@ -22,12 +24,6 @@ export interface SessionEventOptions {
 
 const seconds = (value: number | undefined) =>
   value === undefined ? null : Math.round(value * 1000);
-
-const STAGE_NAMES: Record<string, string> = {
-  llm_error: 'language model',
-  stt_error: 'speech recognition',
-  tts_error: 'speech synthesis',
-};
 
 export function reportSessionEvents(
   session: voice.AgentSession,
@@ -135,22 +131,11 @@ export function reportSessionEvents(
     });
   });
 
-  session.on(Events.Error, ({ error }) => {
-    if (!('recoverable' in error)) return;
-    const stage = STAGE_NAMES[error.type] ?? 'voice pipeline';
-    sink.report({
-      event_type: 'error',
-      error_code: error.type,
-      error_message: error.recoverable
-        ? `The ${stage} request failed; retrying.`
-        : `The ${stage} failed and this turn could not be completed.`,
-      recoverable: error.recoverable,
-    });
-  });
-
   session.on(Events.Close, ({ reason }) => {
     clearTimeout(settleTimer);
-    sink.report({ event_type: 'session_ended', reason: String(reason) });
+    // The framework closes with 'error' when a provider failed for good (speech recognition).
+    const ended = reason === voice.CloseReason.ERROR ? PROVIDER_FAILURES : String(reason);
+    sink.report({ event_type: 'session_ended', reason: ended });
   });
 
   return {

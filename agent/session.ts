@@ -17,7 +17,19 @@ export function createAssistant(
   });
 }
 
-export function createVoiceSession(providers: Providers, config: AgentConfig): voice.AgentSession {
+export function createVad(config: AgentConfig): inference.VAD {
+  return new inference.VAD(
+    config.VAD_MIN_SILENCE_MS !== undefined
+      ? { minSilenceDuration: config.VAD_MIN_SILENCE_MS }
+      : {},
+  );
+}
+
+export function createVoiceSession(
+  providers: Providers,
+  vad: inference.VAD,
+  config: AgentConfig,
+): voice.AgentSession {
   const endpointing = {
     ...(config.ENDPOINTING_MIN_DELAY_MS !== undefined && {
       minDelay: config.ENDPOINTING_MIN_DELAY_MS,
@@ -26,13 +38,16 @@ export function createVoiceSession(providers: Providers, config: AgentConfig): v
       maxDelay: config.ENDPOINTING_MAX_DELAY_MS,
     }),
   };
-  return new voice.AgentSession({
-    ...providers,
-    vad: new inference.VAD(
-      config.VAD_MIN_SILENCE_MS !== undefined
-        ? { minSilenceDuration: config.VAD_MIN_SILENCE_MS }
-        : {},
-    ),
+  const session = new voice.AgentSession({
+    stt: providers.stt,
+    llm: providers.llm,
+    tts: providers.tts,
+    vad,
+    connOptions: {
+      ...providers.connOptions,
+      // Failed turns are counted by provider-failures.ts, which ends the call.
+      maxUnrecoverableErrors: Number.POSITIVE_INFINITY,
+    },
     turnHandling: {
       // 'v1-mini' is the on-device model; the bigger one is served by LiveKit Cloud only.
       turnDetection: new inference.TurnDetector({ version: 'v1-mini' }),
@@ -42,4 +57,8 @@ export function createVoiceSession(providers: Providers, config: AgentConfig): v
       preemptiveGeneration: { enabled: config.PREEMPTIVE_GENERATION },
     },
   });
+  session.on(voice.AgentSessionEventTypes.UserStateChanged, ({ newState }) =>
+    providers.userSpeaking(newState === 'speaking'),
+  );
+  return session;
 }

@@ -3,14 +3,19 @@
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { swaggerUI } from '@hono/swagger-ui';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { Logger } from 'pino';
 import type { ChatLlm } from './chat/llm.js';
 import type { ApiConfig } from './config.js';
 import { apiError, renderError } from './errors.js';
 import type { LivekitGateway } from './livekit.js';
+import { bodyLimits, rateLimits } from './middleware/abuse-limits.js';
+import { identifyClient } from './middleware/client.js';
+import { allowedOrigins, cors } from './middleware/cors.js';
+import { requestIds } from './middleware/request-id.js';
+import { securityHeaders } from './middleware/secure-headers.js';
 import { chatRoutes } from './routes/chat.js';
+import { docsRoutes } from './routes/docs.js';
 import { type EventStreamOptions, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
@@ -19,6 +24,7 @@ import { sessionRoutes } from './routes/sessions.js';
 import { transcriptRoutes } from './routes/transcript.js';
 import { voiceRoutes } from './routes/voice.js';
 import { webRoutes } from './routes/web.js';
+import { webhookRoutes } from './routes/webhook.js';
 import type { SessionTokens } from './session-tokens.js';
 import type { SessionStore } from './store/types.js';
 import type { VoiceMessages } from './voice/messages.js';
@@ -46,7 +52,17 @@ export interface AppDeps {
 }
 
 export function createApp(deps: AppDeps) {
+  const { config } = deps;
   const app = new OpenAPIHono();
+  app.use(...requestIds({ logger: deps.logger }));
+  app.use(securityHeaders({ livekitUrl: deps.livekit.url, publicUrl: config.PUBLIC_URL }));
+  app.use(cors(allowedOrigins(config)));
+  app.use(identifyClient({ apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY }));
+  for (const [path, limits] of Object.entries(rateLimits(config, deps.sessionTokens))) {
+    app.use(path, ...limits);
+  }
+  app.use(bodyLimits(config));
+
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
   app.route('/', eventRoutes(deps));
@@ -55,11 +71,12 @@ export function createApp(deps: AppDeps) {
   app.route('/', chatRoutes(deps));
   app.route('/', modelRoutes(deps));
   app.route('/', voiceRoutes(deps));
+  app.route('/', webhookRoutes(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Voice agent server API', version: deps.version },
   });
-  app.get('/docs', swaggerUI({ url: '/openapi.json' }));
+  app.route('/', docsRoutes());
   if (deps.webDir && existsSync(join(deps.webDir, 'index.html'))) {
     app.route('/', webRoutes(deps.webDir));
   }

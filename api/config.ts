@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import { DEV_LIVEKIT_SECRET, env, livekitSchema, providersSchema } from '../common/config.js';
 
+const isOrigin = (value: string) => URL.canParse(value) && new URL(value).origin === value;
+
 export const apiConfigSchema = livekitSchema
   .extend(providersSchema.shape)
   .extend({
@@ -11,7 +13,21 @@ export const apiConfigSchema = livekitSchema
     API_HOST: env.text('127.0.0.1'),
     /** When set, creating sessions needs one of these keys. */
     API_KEYS: env.list,
-    CORS_ORIGINS: env.list,
+    /**
+     * Origins whose pages may call the API from the browser (CORS). Unset: none in production, the
+     * Vite dev page in development; `*` (any origin) only outside production.
+     */
+    CORS_ORIGINS: env.list
+      .transform((origins) => origins.map((origin) => origin.replace(/\/+$/, '')))
+      .refine(
+        (origins) => origins.every((origin) => origin === '*' || isOrigin(origin)),
+        'must be origins such as https://app.example.com (scheme, host, port; no path), or *',
+      ),
+    /**
+     * How many reverse proxies in front of the API add to X-Forwarded-For: the client address is
+     * the entry that many hops from the right. 0: the socket's address, and the header is ignored.
+     */
+    TRUST_PROXY: env.integer(0, 0, 10),
     /** Origin clients reach the API at, for the URLs it hands out (no trailing slash needed). */
     PUBLIC_URL: env.optionalUrl.transform((value) => value?.replace(/\/+$/, '')),
     LOG_LEVEL: env.logLevel,
@@ -34,6 +50,21 @@ export const apiConfigSchema = livekitSchema
     VOICE_REPLY_TTL_S: env.integer(3600, 60, 7 * 86_400),
     /** Audio format asked of the TTS server for voice replies: wav (any server) or mp3 (smaller). */
     VOICE_REPLY_FORMAT: env.text('wav').pipe(z.enum(['wav', 'mp3'])),
+    /** The window of the rate limits below. */
+    RATE_LIMIT_WINDOW_S: env.integer(60, 1, 86_400),
+    /** Sessions a client (its API key, else its address) may open per window; 0: no limit. */
+    RATE_LIMIT_SESSIONS: env.integer(30, 0, 1_000_000),
+    /** /api/chat requests a client may send per window; 0: no limit. */
+    RATE_LIMIT_CHAT: env.integer(120, 0, 1_000_000),
+    /** /api/chat requests one session may take per window; 0: no limit. */
+    RATE_LIMIT_CHAT_PER_SESSION: env.integer(30, 0, 1_000_000),
+    /** Sessions a client may have open (not ended, not idle past expiry) at once; 0: no cap. */
+    MAX_OPEN_SESSIONS_PER_CLIENT: env.integer(100, 0, 1_000_000),
+    /**
+     * How long a caller may be in a call without an agent (none came, or one was lost and another
+     * dispatched) before the API dispatches one again (LiveKit webhooks; see README).
+     */
+    AGENT_JOIN_TIMEOUT_S: env.integer(20, 1, 600),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV !== 'production') return;
@@ -48,6 +79,13 @@ export const apiConfigSchema = livekitSchema
     }
     if (config.API_KEYS.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['API_KEYS'], message: 'required in production' });
+    }
+    if (config.CORS_ORIGINS.includes('*')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['CORS_ORIGINS'],
+        message: '`*` is not allowed in production; list the origins',
+      });
     }
   });
 

@@ -10,13 +10,15 @@ import { createApp } from './app.js';
 import { createChatLlm } from './chat/llm.js';
 import { apiConfigSchema } from './config.js';
 import { createLivekitGateway } from './livekit.js';
+import { requestLogFields } from './middleware/request-id.js';
 import { createSessionTokens } from './session-tokens.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { createVoiceMessages } from './voice/messages.js';
 import { createVoiceReplies } from './voice/replies.js';
 
 const config = loadConfig(apiConfigSchema);
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api' } });
+// Lines logged while a request is handled carry its id (the X-Request-Id of its response).
+const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api' }, mixin: requestLogFields });
 const store = await openSqliteStore({ dataDir: config.DATA_DIR, log: logger });
 
 const voiceReplies = createVoiceReplies({

@@ -10,13 +10,17 @@ import type { SessionRecord, SessionStore } from './store/types.js';
 export const bearerToken = (authorization: string | undefined) =>
   authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() || undefined;
 
+/** The session token a request carries, verified or not. */
+export const presentedSessionToken = (c: Context) =>
+  bearerToken(c.req.header('authorization')) ?? (c.req.query('token')?.trim() || undefined);
+
 /** Throws unless the request carries the token of session `sessionId`. */
 export async function checkSessionToken(
   sessionTokens: SessionTokens,
   c: Context,
   sessionId: string,
 ): Promise<void> {
-  const token = bearerToken(c.req.header('authorization')) ?? c.req.query('token')?.trim();
+  const token = presentedSessionToken(c);
   if (!token) {
     throw apiError(401, 'session_token_required', 'This call needs the session token.');
   }

@@ -3,15 +3,24 @@
  * opens a session without a call). A call is a LiveKit room with the agent dispatched into it.
  */
 import { randomBytes } from 'node:crypto';
+import type { JobMetadata } from '../common/protocol.js';
 import type { AppDeps } from './app.js';
 import { apiError } from './errors.js';
 import { loadSession } from './session-auth.js';
+import { checkOpenSessionQuota } from './session-quota.js';
 import type { SessionRecord } from './store/types.js';
 
 /** The agent job's ingest token outlives any call. */
 const INGEST_TOKEN_TTL_S = 24 * 3600;
 
 const randomId = (bytes: number) => randomBytes(bytes).toString('base64url');
+
+/** Each call's room is named after its session. */
+const ROOM_PREFIX = 'session-';
+
+/** The session a room is the call of; undefined for a room that is not one of ours. */
+export const sessionIdOfRoom = (roomName: string) =>
+  roomName.startsWith(ROOM_PREFIX) ? roomName.slice(ROOM_PREFIX.length) : undefined;
 
 export interface OpenedSession {
   session: SessionRecord;
@@ -21,17 +30,26 @@ export interface OpenedSession {
 
 export async function openSession(
   deps: AppDeps,
-  options: { instructions?: string; userId?: string; username?: string; withCall: boolean },
+  options: {
+    instructions?: string;
+    userId?: string;
+    username?: string;
+    withCall: boolean;
+    /** Who opens it (`c.var.client`); its open sessions are capped. */
+    owner: string;
+  },
 ): Promise<OpenedSession> {
+  await checkOpenSessionQuota(deps, options.owner);
   const sessionId = randomId(16);
   const session = await deps.store.createSession({
     sessionId,
-    roomName: `session-${sessionId}`,
+    roomName: `${ROOM_PREFIX}${sessionId}`,
     participantIdentity: `user-${randomId(9)}`,
     userId: options.userId ?? null,
     username: options.username ?? null,
     instructions: options.instructions ?? null,
     createdAt: new Date().toISOString(),
+    owner: options.owner,
   });
   if (options.withCall) await startCall(deps, session, { endSessionOnFailure: true });
   const token = await deps.sessionTokens.issue(sessionId, deps.config.SESSION_TOKEN_TTL_S);
@@ -64,19 +82,29 @@ export async function continueSession(deps: AppDeps, sessionId: string): Promise
   return session;
 }
 
+/** What an agent job of the session is dispatched with: its session and a fresh ingest token. */
+export async function jobMetadata(
+  { ingestTokens }: Pick<AppDeps, 'ingestTokens'>,
+  session: SessionRecord,
+): Promise<JobMetadata> {
+  const ingest = await ingestTokens.issue(session.sessionId, INGEST_TOKEN_TTL_S);
+  return {
+    sessionId: session.sessionId,
+    ingestToken: ingest.token,
+    ...(session.instructions !== null && { instructions: session.instructions }),
+  };
+}
+
 /** Creates the session's room with the agent dispatched into it. */
 export async function startCall(
-  { livekit, ingestTokens, store, logger }: AppDeps,
+  deps: AppDeps,
   session: SessionRecord,
   { endSessionOnFailure }: { endSessionOnFailure: boolean },
 ): Promise<void> {
-  const ingest = await ingestTokens.issue(session.sessionId, INGEST_TOKEN_TTL_S);
+  const { livekit, store, logger } = deps;
+  const metadata = await jobMetadata(deps, session);
   try {
-    await livekit.createRoomWithAgent(session.roomName, {
-      sessionId: session.sessionId,
-      ingestToken: ingest.token,
-      ...(session.instructions !== null && { instructions: session.instructions }),
-    });
+    await livekit.createRoomWithAgent(session.roomName, metadata);
   } catch (error) {
     logger.error({ err: error, sessionId: session.sessionId }, 'could not create the LiveKit room');
     if (endSessionOnFailure) {

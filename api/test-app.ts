@@ -6,14 +6,19 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { expect } from 'vitest';
 import { loadConfig } from '../common/config.js';
 import type { AgentChatMessage, CreateSessionResponse, JobMetadata } from '../common/protocol.js';
 import { createApp } from './app.js';
 import { createChatLlm } from './chat/llm.js';
 import { apiConfigSchema } from './config.js';
-import { createLivekitGateway, type LivekitGateway } from './livekit.js';
+import {
+  type AgentJob,
+  type CallParticipant,
+  createLivekitGateway,
+  type LivekitGateway,
+} from './livekit.js';
 import type { EventStreamOptions } from './routes/events.js';
 import { createSessionTokens } from './session-tokens.js';
 import { openSqliteStore } from './store/sqlite.js';
@@ -51,6 +56,12 @@ function fakeLivekit(config: ReturnType<typeof testConfig>) {
   const real = createLivekitGateway(config);
   const state = {
     createdRooms: [] as { roomName: string; metadata: JobMetadata }[],
+    /** Agents sent into existing rooms (replacements for lost ones). */
+    dispatches: [] as { roomName: string; metadata: JobMetadata }[],
+    /** Who is in each room; a room missing here does not exist. */
+    participants: new Map<string, CallParticipant[]>(),
+    /** The agent jobs LiveKit would list for each room. */
+    agentJobs: new Map<string, AgentJob[]>(),
     deletedRooms: [] as string[],
     sentToAgent: [] as { roomName: string; message: AgentChatMessage }[],
     failCreateRoom: false,
@@ -65,6 +76,15 @@ function fakeLivekit(config: ReturnType<typeof testConfig>) {
         throw new Error('twirp error unavailable: dial tcp 10.1.2.3:7880: connection refused');
       }
       state.createdRooms.push({ roomName, metadata });
+    },
+    async dispatchAgent(roomName, metadata) {
+      state.dispatches.push({ roomName, metadata });
+    },
+    async agentJobs(roomName) {
+      return state.agentJobs.get(roomName) ?? [];
+    },
+    async listParticipants(roomName) {
+      return state.participants.get(roomName) ?? null;
     },
     async deleteRoom(roomName) {
       state.deletedRooms.push(roomName);
@@ -105,6 +125,8 @@ export interface TestAppOptions {
   voiceReplies?: VoiceReplies;
   /** A built call page to serve at `/`. */
   webDir?: string;
+  /** Where the app logs; silent by default. */
+  logger?: Logger;
 }
 
 export function buildTestApp({
@@ -113,6 +135,7 @@ export function buildTestApp({
   eventStream,
   voiceReplies,
   webDir,
+  logger = pino({ level: 'silent' }),
 }: TestAppOptions) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
@@ -131,7 +154,7 @@ export function buildTestApp({
     voiceReplies: replies,
     voiceMessages: createVoiceMessages({ config, replies }),
     chatLlm: createChatLlm(config, { retries: 1 }),
-    logger: pino({ level: 'silent' }),
+    logger,
     version: VERSION,
     ...(eventStream && { eventStream }),
     ...(webDir && { webDir }),
@@ -161,6 +184,9 @@ export async function startSession(store: SessionStore) {
   const ingestToken = livekit.createdRooms.at(-1)?.metadata.ingestToken ?? '';
   return { app, livekit, session, ingestToken };
 }
+
+/** What a stack trace leaves in a body: a frame, a source location, a dependency's path. */
+export const STACK_TRACE = /\\n\s+at |\n\s+at |\(\/[^)]*:\d+:\d+\)|node_modules|\.[cm]?[jt]s:\d+/;
 
 /** The API's error body, exactly: nothing else (no stack, no provider text) may be in it. */
 export const errorShape = (code: string, message: unknown) => ({

@@ -70,6 +70,21 @@ export const providersSchema = z.object({
   TTS_VOICE: withDefault('alloy'),
   STT_BASE_URL: optionalUrl,
   STT_MODEL: withDefault('gpt-4o-mini-transcribe'),
+  /*
+   * A second, OpenAI-compatible provider per stage, used when the first one fails (the agent's
+   * fallback adapters). A stage has one when its base URL or model is set; the model defaults to
+   * the first provider's, the key to OPENAI_API_KEY.
+   */
+  LLM_FALLBACK_BASE_URL: optionalUrl,
+  LLM_FALLBACK_MODEL: optional,
+  LLM_FALLBACK_API_KEY: optional,
+  TTS_FALLBACK_BASE_URL: optionalUrl,
+  TTS_FALLBACK_MODEL: optional,
+  TTS_FALLBACK_VOICE: optional,
+  TTS_FALLBACK_API_KEY: optional,
+  STT_FALLBACK_BASE_URL: optionalUrl,
+  STT_FALLBACK_MODEL: optional,
+  STT_FALLBACK_API_KEY: optional,
 });
 
 export type LivekitConfig = z.infer<typeof livekitSchema>;

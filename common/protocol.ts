@@ -13,6 +13,9 @@ export const jobMetadataSchema = z.object({
 });
 export type JobMetadata = z.infer<typeof jobMetadataSchema>;
 
+/** Where LiveKit posts its webhooks on the API (signed; see api/routes/webhook.ts). */
+export const LIVEKIT_WEBHOOK_PATH = '/api/livekit/webhook';
+
 /** Participant attribute on the agent that carries its turn-taking state. */
 export const TURN_STATE_ATTRIBUTE = 'voice-agent.turn_state';
 

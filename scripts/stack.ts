@@ -5,12 +5,18 @@
  * test harness and the benchmarks.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { agentConfigSchema } from '../agent/config.js';
+import { livekitSchema, loadConfig } from '../common/config.js';
+import { LIVEKIT_WEBHOOK_PATH } from '../common/protocol.js';
 import { ensureLivekitServer } from './livekit-server.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STARTUP_TIMEOUT_MS = 60_000;
+/** How long a process has to exit after SIGTERM before it is killed (the agent: plus its drain). */
 const STOP_TIMEOUT_MS = 10_000;
 
 export interface StackPorts {
@@ -47,9 +53,18 @@ export interface Stack {
   ports: StackPorts;
   /** Settles when a process exits without being asked to, naming it. */
   exited: Promise<{ service: string; code: number | null }>;
-  /** Stops one process and starts it again, waiting until it is healthy. */
-  restart(service: ServiceName): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Stops one process (the agent worker drains) and starts it again, waiting until it is healthy;
+   * `whileDown` runs in between.
+   */
+  restart(service: ServiceName, options?: { whileDown?: () => Promise<void> }): Promise<void>;
+  /** The process id of a running service (tests signal it, or look for its children). */
+  pid(service: ServiceName): number | undefined;
+  /**
+   * Stops everything, the agent worker first: it drains (running calls may end, up to
+   * AGENT_DRAIN_TIMEOUT_S) unless `force` asks for an immediate stop.
+   */
+  stop(options?: { force?: boolean }): Promise<void>;
 }
 
 /** One supervised process: started in a process group of its own, so stopping it also stops
@@ -66,7 +81,14 @@ class Service {
     private readonly healthUrl: string,
     private readonly onLog: StackOptions['onLog'],
     private readonly onUnexpectedExit: (service: string, code: number | null) => void,
+    /** Time between SIGTERM and SIGKILL. */
+    private readonly stopTimeoutMs = STOP_TIMEOUT_MS,
   ) {}
+
+  get pid(): number | undefined {
+    const child = this.#child;
+    return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+  }
 
   async start(): Promise<void> {
     this.#stopping = false;
@@ -86,7 +108,8 @@ class Service {
     await this.#waitUntilHealthy(child);
   }
 
-  async stop(): Promise<void> {
+  /** SIGTERM, and SIGKILL after the stop timeout (at once when forced). */
+  async stop(force = false): Promise<void> {
     const child = this.#child;
     this.#stopping = true;
     if (!child || child.exitCode !== null || child.signalCode !== null || !child.pid) return;
@@ -98,8 +121,10 @@ class Service {
         // already gone
       }
     };
-    signalGroup('SIGTERM');
-    const timer = setTimeout(() => signalGroup('SIGKILL'), STOP_TIMEOUT_MS);
+    // The whole group hears SIGTERM; the agent's job processes ignore it and are shut down by
+    // their worker once it has drained.
+    signalGroup(force ? 'SIGKILL' : 'SIGTERM');
+    const timer = setTimeout(() => signalGroup('SIGKILL'), this.stopTimeoutMs);
     await exited;
     clearTimeout(timer);
     signalGroup('SIGKILL');
@@ -137,19 +162,22 @@ export async function startStack({
   });
   const onUnexpectedExit = (service: string, code: number | null) => reportExit({ service, code });
   const services = new Map<ServiceName, Service>();
-  const stop = async () => {
-    // LiveKit last, so the others do not log its departure as an outage.
+  const stop = async ({ force = false } = {}) => {
+    // The agent first, while the API and LiveKit still serve the calls it drains; LiveKit last,
+    // so the others do not log its departure as an outage.
     for (const name of ['web', 'agent', 'api', 'livekit'] as const) {
-      await services.get(name)?.stop();
+      await services.get(name)?.stop(force);
     }
   };
 
   try {
     const livekitUrl = localLivekit ? `ws://127.0.0.1:${ports.livekit}` : env.LIVEKIT_URL;
     if (!livekitUrl) throw new Error('LIVEKIT_URL is required when no local LiveKit is started');
+    const apiUrl = `http://127.0.0.1:${ports.api}`;
     if (localLivekit) {
       const binary = await ensureLivekitServer((line) => onLog('livekit', line));
-      const args = ['--config', 'livekit.yaml', '--port', String(ports.livekit)];
+      const config = withWebhook(env, `${apiUrl}${LIVEKIT_WEBHOOK_PATH}`);
+      const args = ['--config-body', config, '--port', String(ports.livekit)];
       args.push('--rtc.tcp_port', String(ports.livekitTcp));
       args.push('--rtc.port_range_start', String(ports.udp[0]));
       args.push('--rtc.port_range_end', String(ports.udp[1]));
@@ -167,7 +195,6 @@ export async function startStack({
       await livekit.start();
     }
 
-    const apiUrl = `http://127.0.0.1:${ports.api}`;
     const childEnv = {
       API_URL: apiUrl,
       ...env,
@@ -175,15 +202,28 @@ export async function startStack({
       API_PORT: String(ports.api),
       AGENT_HEALTH_PORT: String(ports.agentHealth),
     };
-    const node = (name: ServiceName, args: string[], healthUrl: string) =>
-      new Service(name, process.execPath, args, childEnv, healthUrl, onLog, onUnexpectedExit);
+    const node = (name: ServiceName, args: string[], healthUrl: string, stopTimeoutMs?: number) =>
+      new Service(
+        name,
+        process.execPath,
+        args,
+        childEnv,
+        healthUrl,
+        onLog,
+        onUnexpectedExit,
+        stopTimeoutMs,
+      );
     services.set('api', node('api', tsxEntry('api/main.ts'), `${apiUrl}/health`));
+    // The worker gets its drain (the same setting it reads), and then time to shut its calls down
+    // (agent/main.ts), before it is killed.
+    const drain = loadConfig(agentConfigSchema.pick({ AGENT_DRAIN_TIMEOUT_S: true }), childEnv);
     services.set(
       'agent',
       node(
         'agent',
         [...tsxEntry('agent/main.ts'), 'start'],
         `http://127.0.0.1:${ports.agentHealth}/`,
+        drain.AGENT_DRAIN_TIMEOUT_S * 1000 + 2 * STOP_TIMEOUT_MS,
       ),
     );
     await Promise.all([services.get('api')?.start(), services.get('agent')?.start()]);
@@ -194,15 +234,30 @@ export async function startStack({
       await services.get('web')?.start();
     }
 
-    const restart = async (name: ServiceName) => {
+    const restart: Stack['restart'] = async (name, { whileDown } = {}) => {
       const service = services.get(name);
       if (!service) throw new Error(`${name} is not run by this stack`);
       await service.stop();
-      await service.start();
+      try {
+        await whileDown?.();
+      } finally {
+        await service.start();
+      }
     };
-    return { apiUrl, ...(webUrl && { webUrl }), livekitUrl, ports, exited, restart, stop };
+    const pid = (name: ServiceName) => services.get(name)?.pid;
+    return { apiUrl, ...(webUrl && { webUrl }), livekitUrl, ports, exited, restart, pid, stop };
   } catch (error) {
     await stop();
     throw error;
   }
+}
+
+/**
+ * livekit.yaml plus its webhook to this stack's API (signed with the API's key), which only this
+ * script knows the address of; livekit-server takes a list such as `urls` only from YAML.
+ */
+function withWebhook(env: NodeJS.ProcessEnv, webhookUrl: string): string {
+  const { LIVEKIT_API_KEY } = loadConfig(livekitSchema.pick({ LIVEKIT_API_KEY: true }), env);
+  const base = readFileSync(join(ROOT, 'livekit.yaml'), 'utf8');
+  return `${base}\nwebhook:\n  api_key: ${LIVEKIT_API_KEY}\n  urls:\n    - ${webhookUrl}\n`;
 }

@@ -1,8 +1,9 @@
 /**
  * `npm start`: the whole stack on this machine with the default ports, and the call page served
  * from source on :5173. Reads `.env` when present.
- * Starts the bundled LiveKit server unless LIVEKIT_URL names another one. Ctrl-C stops everything;
- * so does any one process dying.
+ * Starts the bundled LiveKit server unless LIVEKIT_URL names another one. Ctrl-C stops everything,
+ * once the agent worker has let running calls end (a second Ctrl-C does not wait); so does any one
+ * process dying.
  */
 import { existsSync } from 'node:fs';
 import { startStack } from './stack.js';
@@ -35,8 +36,13 @@ console.log(
 
 let stopping = false;
 const stopAll = async (exitCode: number) => {
-  if (stopping) return;
+  if (stopping) {
+    console.log('[start  ] stopping now');
+    await stack.stop({ force: true });
+    process.exit(1);
+  }
   stopping = true;
+  console.log('[start  ] stopping: calls in progress may finish first. Ctrl-C again: stop now.');
   await stack.stop();
   process.exit(exitCode);
 };

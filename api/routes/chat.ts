@@ -8,7 +8,6 @@
 
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import {
   type ChatResponse,
@@ -53,9 +52,6 @@ async function readChatRequest(c: Context): Promise<ChatRequest> {
   }
   throw apiError(415, 'unsupported_media_type', 'Send JSON or a multipart form.');
 }
-
-/** Room for the form's other fields and boundaries around the audio. */
-const FORM_OVERHEAD_BYTES = 64 * 1024;
 
 const wantsStream = (c: Context, request: ChatRequest) =>
   request.stream === true ||
@@ -102,6 +98,9 @@ const chatRouteDoc = {
     413: errorResponse('Audio or body too large'),
     415: errorResponse('Neither JSON nor a form, or audio of an unsupported format'),
     422: errorResponse('Audio too long, or no speech in it'),
+    429: errorResponse(
+      'Too many messages from this client or in this session (`rate_limited`, with Retry-After), or too many open sessions',
+    ),
     502: errorResponse('A provider rejected the request'),
     503: errorResponse('A provider (LLM, STT, TTS) is unavailable'),
   },
@@ -112,16 +111,6 @@ export function chatRoutes(deps: AppDeps) {
   const requireApiKeyForNewSession = checkApiKey(config.API_KEYS);
   const app = new OpenAPIHono();
   app.openAPIRegistry.registerPath(chatRouteDoc);
-  // Refused before it is read: a voice message's audio is the largest body anyone may send.
-  app.use(
-    '/api/chat',
-    bodyLimit({
-      maxSize: config.VOICE_MESSAGE_MAX_BYTES + FORM_OVERHEAD_BYTES,
-      onError: () => {
-        throw apiError(413, 'request_too_large', 'The request body is too large.');
-      },
-    }),
-  );
 
   app.post('/api/chat', async (c) => {
     const request = await readChatRequest(c);
@@ -148,6 +137,7 @@ export function chatRoutes(deps: AppDeps) {
         ...('username' in request &&
           request.username !== undefined && { username: request.username }),
         withCall: false,
+        owner: c.get('client'),
       });
       session = opened.session;
       sessionToken = opened.sessionToken;

@@ -11,7 +11,6 @@ import { apiError } from '../errors.js';
 import { errorResponse } from '../openapi.js';
 import { bearerToken, loadSession } from '../session-auth.js';
 import { validationHook } from '../validation.js';
-import { readConversation } from './transcript.js';
 
 const historyRoute = createRoute({
   method: 'get',
@@ -45,6 +44,7 @@ const ingestRoute = createRoute({
     },
     401: errorResponse('No valid ingest token'),
     404: errorResponse('Unknown session'),
+    413: errorResponse('Batch over 4 MiB'),
   },
 });
 
@@ -69,7 +69,7 @@ export function ingestRoutes({ store, ingestTokens }: AppDeps) {
   app.openapi(historyRoute, async (c) => {
     const { id } = c.req.valid('param');
     await loadSession(store, id);
-    const items = (await readConversation(store, id)).map(({ role, text, source, item_id }) => ({
+    const items = (await store.readConversation(id)).map(({ role, text, source, item_id }) => ({
       role,
       text,
       source,

@@ -42,6 +42,10 @@ const createSessionRoute = createRoute({
   responses: {
     201: json('Created', createSessionResponseSchema),
     ...errors,
+    413: errorResponse('Body over 128 KiB'),
+    429: errorResponse(
+      'Too many requests to open sessions (`rate_limited`, with Retry-After), or too many open sessions (`too_many_open_sessions`)',
+    ),
     503: errorResponse('LiveKit unavailable'),
   },
 });
@@ -111,6 +115,7 @@ export function sessionRoutes(deps: AppDeps) {
     const { session, sessionToken, sessionTokenExpiresAt } = await openSession(deps, {
       ...body,
       withCall: body.voice !== false,
+      owner: c.get('client'),
     });
     const sessionId = session.sessionId;
     const baseUrl = config.PUBLIC_URL ?? new URL(c.req.url).origin;
@@ -157,18 +162,25 @@ export function sessionRoutes(deps: AppDeps) {
     // The end is logged before the room goes: while LiveKit answers, a second DELETE, or the agent
     // reporting its own session_ended as the room closes on it, finds the session already ended
     // instead of logging a second end.
-    await store.appendEvents(session.sessionId, [
+    const ended = await store.appendEvents(session.sessionId, [
       {
         event_type: 'session_ended',
         reason: 'ended_by_client',
         timestamp: new Date().toISOString(),
       },
     ]);
-    // Deleting the room disconnects everyone in it, the agent included.
-    await livekit.deleteRoom(session.roomName).catch((error: unknown) => {
-      logger.warn({ err: error, sessionId: session.sessionId }, 'room already gone or unreachable');
-    });
-    logger.info({ sessionId: session.sessionId }, 'session ended');
+    // Nothing appended: it ended since it was read, by a racing DELETE (which takes the room down)
+    // or by the agent leaving it (and an empty room closes on its own).
+    if (ended.length > 0) {
+      // Deleting the room disconnects everyone in it, the agent included.
+      await livekit.deleteRoom(session.roomName).catch((error: unknown) => {
+        logger.warn(
+          { err: error, sessionId: session.sessionId },
+          'room already gone or unreachable',
+        );
+      });
+      logger.info({ sessionId: session.sessionId }, 'session ended');
+    }
     return c.json(describeSession(deps, await loadSession(store, session.sessionId)), 200);
   });
 

@@ -3,11 +3,10 @@
  * says which stages are unconfigured, and a session's job reports the missing variables once
  * instead of failing again and again.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { CreateSessionResponse } from '../../common/protocol.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
+import { readServiceLog } from '../support/logs.js';
 
 // Empty counts as unset: these override the harness's test-provider settings.
 const NO_PROVIDERS = {
@@ -27,19 +26,8 @@ interface LogLine {
   sessionId?: string;
 }
 
-async function readLog(stack: TestStack, service: string): Promise<LogLine[]> {
-  const text = await readFile(join(stack.logDir, `${service}.log`), 'utf8').catch(() => '');
-  return text.split('\n').flatMap((line) => {
-    try {
-      return [JSON.parse(line) as LogLine];
-    } catch {
-      return [];
-    }
-  });
-}
-
 const missingProviderLines = async (stack: TestStack, sessionId: string) =>
-  (await readLog(stack, 'agent')).filter(
+  (await readServiceLog<LogLine>(stack.logDir, 'agent')).filter(
     (line) => line.code === 'provider_not_configured' && line.sessionId === sessionId,
   );
 

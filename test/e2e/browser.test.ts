@@ -8,7 +8,13 @@ import { dirname } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ChatMessage, defaultReply } from '../providers/openai.js';
-import { type BrowserPage, launchChromium, openPage, writeSpeechWav } from '../support/browser.js';
+import {
+  type BrowserPage,
+  launchChromium,
+  openPage,
+  waitForValue,
+  writeSpeechWav,
+} from '../support/browser.js';
 import { SPEECH_RMS } from '../support/caller.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
 
@@ -147,10 +153,8 @@ describe('the browser page', () => {
       await transcriptLines(page, 'user').filter({ hasText: 'Hello from the keyboard' }).waitFor();
       const answer = 'I heard: "Hello from the keyboard". How can I help?';
       // Read in one go in the page, so the text belongs to the line while it is still open.
-      const streaming = await page.waitForFunction(STREAMING_REPLY_TEXT, undefined, {
-        timeout: 20_000,
-      });
-      expect(await streaming.jsonValue()).not.toContain(answer);
+      const streaming = await waitForValue<string>(page, STREAMING_REPLY_TEXT, 20_000);
+      expect(streaming).not.toContain(answer);
       const final = transcriptLines(page, 'assistant').and(page.locator('[data-final="true"]'));
       await final.first().waitFor({ timeout: 20_000 });
       expect(await final.first().textContent()).toContain(answer);

@@ -53,6 +53,7 @@ export class ListenSession {
   #utterance: ActiveUtterance | undefined;
   #lastEnded: ActiveUtterance | undefined;
   #lastVoicedAt = 0;
+  #dropAfterSpeechMs: number | undefined;
 
   constructor(
     private readonly ws: WebSocket,
@@ -64,6 +65,7 @@ export class ListenSession {
       dropAfterSpeechMs: number | undefined;
     },
   ) {
+    this.#dropAfterSpeechMs = deps.dropAfterSpeechMs;
     const samplesPerWindow = Math.max(1, Math.round((config.sampleRate * WINDOW_MS) / 1000));
     this.#windowBytes = samplesPerWindow * config.channels * 2;
     this.#windowMs = (samplesPerWindow / config.sampleRate) * 1000;
@@ -85,6 +87,11 @@ export class ListenSession {
     this.record.controlMessages.push(type);
     if (type === 'Finalize') this.#finalize();
     if (type === 'CloseStream') this.#closeStream();
+  }
+
+  /** Terminates the socket once the current (or next) utterance has `ms` of voiced audio. */
+  dropAfterSpeech(ms: number): void {
+    this.#dropAfterSpeechMs = ms;
   }
 
   stop(): void {
@@ -132,7 +139,7 @@ export class ListenSession {
     active.voicedMs += this.#windowMs;
     active.lastVoiceMs = audioMs;
     if (active.record) active.record.speechEndedAt = Date.now();
-    const dropAfterMs = this.deps.dropAfterSpeechMs;
+    const dropAfterMs = this.#dropAfterSpeechMs;
     if (dropAfterMs !== undefined && active.voicedMs >= dropAfterMs) {
       this.ws.terminate();
       return;

@@ -50,8 +50,20 @@ export interface DeepgramServer {
   connections: RecordedConnection[];
   prerecordedRequests: RecordedPrerecordedRequest[];
   scriptTranscripts(texts: string[]): void;
-  setLatency(latency: { finalDelayMs?: number }): void;
+  /**
+   * `finalDelayMs`: extra wait before each final. `endpointingMs`: the silence that ends an
+   * utterance, for connections opened from now on (default: the request's `endpointing`, at
+   * least 200 ms, since espeak's commas are pauses).
+   */
+  setLatency(latency: { finalDelayMs?: number; endpointingMs?: number }): void;
+  /** Faults for connections opened from now on. */
   injectFault(fault: DeepgramFault): void;
+  /**
+   * Cuts the live connections open now, as `drop` does (without a close frame, once an
+   * utterance has `afterSpeechMs` of voiced audio): a socket lost in the middle of a call.
+   * Answers how many connections it will cut.
+   */
+  dropLiveConnections(options?: { afterSpeechMs?: number }): number;
   clearFaults(): void;
   close(): Promise<void>;
 }
@@ -68,7 +80,9 @@ export async function startDeepgramServer(
   const prerecordedRequests: RecordedPrerecordedRequest[] = [];
   const scripted: string[] = [];
   const faults = new FaultQueue<DeepgramFault>();
+  const live = new Set<ListenSession>();
   let finalDelayMs = 0;
+  let endpointingMs: number | undefined;
 
   const nextTranscript = () => scripted.shift() ?? options.defaultTranscript ?? 'hello';
 
@@ -113,7 +127,7 @@ export async function startDeepgramServer(
         utterances: [],
       };
       connections.push(record);
-      const session = new ListenSession(ws, record, listenConfig(url.searchParams), {
+      const session = new ListenSession(ws, record, listenConfig(url.searchParams, endpointingMs), {
         nextTranscript,
         finalDelayMs: () => finalDelayMs,
         dropAfterSpeechMs:
@@ -121,8 +135,12 @@ export async function startDeepgramServer(
             ? (fault.afterSpeechMs ?? DEFAULT_DROP_AFTER_SPEECH_MS)
             : undefined,
       });
+      live.add(session);
       ws.on('message', (data, isBinary) => session.receive(data, isBinary));
-      ws.on('close', () => session.stop());
+      ws.on('close', () => {
+        live.delete(session);
+        session.stop();
+      });
       // Protocol errors are followed by 'close'; without a listener they would crash the server.
       ws.on('error', () => {});
     });
@@ -140,8 +158,15 @@ export async function startDeepgramServer(
     },
     setLatency: (latency) => {
       finalDelayMs = latency.finalDelayMs ?? finalDelayMs;
+      endpointingMs = latency.endpointingMs ?? endpointingMs;
     },
     injectFault: (fault) => faults.inject(fault),
+    dropLiveConnections: (options) => {
+      for (const session of live) {
+        session.dropAfterSpeech(options?.afterSpeechMs ?? DEFAULT_DROP_AFTER_SPEECH_MS);
+      }
+      return live.size;
+    },
     clearFaults: () => faults.clear(),
     close: async () => {
       for (const client of wss.clients) client.terminate();
@@ -152,14 +177,15 @@ export async function startDeepgramServer(
   };
 }
 
-function listenConfig(query: URLSearchParams): ListenConfig {
+function listenConfig(query: URLSearchParams, endpointingOverrideMs?: number): ListenConfig {
   const endpointing = Number(query.get('endpointing'));
   const utteranceEndMs = Number(query.get('utterance_end_ms'));
   return {
     model: query.get('model') ?? 'nova-3',
     sampleRate: Number(query.get('sample_rate')) || 16000,
     channels: Number(query.get('channels')) || 1,
-    endpointingMs: Math.max(endpointing || DEFAULT_ENDPOINTING_MS, MIN_ENDPOINTING_MS),
+    endpointingMs:
+      endpointingOverrideMs ?? Math.max(endpointing || DEFAULT_ENDPOINTING_MS, MIN_ENDPOINTING_MS),
     utteranceEndMs: utteranceEndMs > 0 ? utteranceEndMs : undefined,
     interimResults: query.get('interim_results') === 'true',
     vadEvents: query.get('vad_events') === 'true',

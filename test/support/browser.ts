@@ -85,3 +85,24 @@ export async function openPage(
   await page.goto(url);
   return { page, context, consoleErrors, pageErrors, close: () => context.close() };
 }
+
+const POLL_MS = 20;
+
+/**
+ * Evaluates `expression` in the page until it yields a truthy value, and answers that value.
+ * Playwright's waitForFunction cannot serve here: it evals its predicate inside the page, which
+ * the page's Content-Security-Policy forbids (no 'unsafe-eval'); page.evaluate runs through the
+ * debugger protocol, which the policy does not restrict.
+ */
+export async function waitForValue<T>(
+  page: Page,
+  expression: string,
+  timeoutMs: number,
+): Promise<T> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+    const value = (await page.evaluate(expression)) as T;
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  throw new Error(`${expression} yielded nothing within ${timeoutMs} ms`);
+}

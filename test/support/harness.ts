@@ -70,6 +70,8 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
         LOG_LEVEL: 'debug',
         // The run's own store, kept with its logs; it outlives an API restart.
         DATA_DIR: join(logDir, 'data'),
+        // A call a test leaves behind holds the worker's stop for no longer than this.
+        AGENT_DRAIN_TIMEOUT_S: '10',
         ...env,
       },
     });

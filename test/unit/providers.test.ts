@@ -281,6 +281,21 @@ describe('fake Deepgram server', () => {
     stream.close();
   });
 
+  it('cuts a connection that is already open, mid-utterance, on request', async () => {
+    server.scriptTranscripts(['cut while live']);
+    const sttModel = new deepgram.STT({ apiKey: API_KEY, baseUrl: server.url });
+    const stream = sttModel.stream();
+    await vi.waitFor(() => expect(server.connections).toHaveLength(1));
+    expect(server.dropLiveConnections({ afterSpeechMs: 300 })).toBe(1);
+    for (const frame of await speechFrames('This one is lost', 16000)) stream.pushFrame(frame);
+
+    await vi.waitFor(() => expect(server.connections[0]?.closedAt).toBeDefined());
+    expect(server.connections[0]?.utterances).toMatchObject([{ transcript: 'cut while live' }]);
+    expect(server.connections[0]?.utterances[0]?.finalSentAt).toBeUndefined();
+    expect(server.dropLiveConnections()).toBe(0);
+    stream.close();
+  });
+
   it('rejects an upgrade with an injected 429, and the plugin reconnects', async () => {
     server.injectFault({ kind: 'reject', status: 429 });
     server.scriptTranscripts(['after the retry']);

@@ -1,0 +1,190 @@
+/**
+ * Keeps an agent in every live call. Self-hosted LiveKit never replaces an agent that is gone:
+ * when a session's caller is in its room without one (the job process died, or the dispatch found
+ * no worker: LiveKit restarting, workers draining or full), the session's log gets a recoverable
+ * `error` and another agent is dispatched, which starts from the conversation so far. A session
+ * that has ended (DELETE, the caller hung up, idle expiry) is left alone, and so is a call whose
+ * agent is still starting: two agents must never share a call. Driven by LiveKit's webhooks
+ * (routes/webhook.ts); the watches live in this process.
+ */
+import type { AppDeps } from './app.js';
+import type { AgentJob } from './livekit.js';
+import { jobMetadata, sessionIdOfRoom } from './session-service.js';
+
+/** Agents sent to one call in a row that may fail to arrive before it is given up. */
+const MAX_DISPATCHES = 3;
+
+/**
+ * How long after an agent left its call is looked at: an agent that leaves on purpose (the caller
+ * hung up, its worker shut it down) reports its `session_ended` as it goes, and that report may
+ * still be on its way (the job flushes its events for up to 3 s).
+ */
+const AGENT_LEFT_GRACE_MS = 3000;
+
+/** Events read at a time when looking through a session's log. */
+const EVENT_PAGE = 500;
+
+type Failure = 'agent_lost' | 'agent_missing' | 'agent_unavailable';
+
+const FAILURES: Record<Failure, { message: string; recoverable: boolean }> = {
+  agent_lost: {
+    message: 'The agent left the call unexpectedly; another one is joining.',
+    recoverable: true,
+  },
+  agent_missing: {
+    message: 'No agent joined the call in time; another one is on its way.',
+    recoverable: true,
+  },
+  agent_unavailable: {
+    message: 'No agent could join the call. End the call and try again later.',
+    recoverable: false,
+  },
+};
+
+export interface CallRecovery {
+  /** An agent left the room: replace it if the caller is still there and the session open. */
+  agentLeft(roomName: string, identity: string): void;
+  /** The caller joined the room: an agent must be in it within the join timeout. */
+  callerJoined(roomName: string): void;
+}
+
+interface Watch {
+  /** Why the call needs an agent, for the first `error` it reports. */
+  failure: Failure;
+  /** Agents that were in the call and left: their jobs are over. */
+  departed: Set<string>;
+  dispatches: number;
+  /** Looks that failed (LiveKit or the store not answering). */
+  failures: number;
+  timer?: NodeJS.Timeout;
+  checking: boolean;
+}
+
+export function createCallRecovery(
+  deps: Pick<AppDeps, 'store' | 'livekit' | 'ingestTokens' | 'logger'>,
+  { agentJoinTimeoutMs }: { agentJoinTimeoutMs: number },
+): CallRecovery {
+  const { store, livekit, logger } = deps;
+  const watches = new Map<string, Watch>();
+
+  const schedule = (roomName: string, watch: Watch, delayMs: number) => {
+    clearTimeout(watch.timer);
+    watch.timer = setTimeout(() => void check(roomName, watch), delayMs).unref();
+  };
+
+  /** The session whose caller is in `roomName` with no agent, if that is the case. */
+  const abandonedSession = async (roomName: string) => {
+    const sessionId = sessionIdOfRoom(roomName);
+    const session = sessionId === undefined ? null : await store.getSession(sessionId);
+    if (!session || session.endedAt || session.roomName !== roomName) return undefined;
+    const participants = await livekit.listParticipants(roomName);
+    const callerThere = participants?.some((p) => p.identity === session.participantIdentity);
+    if (!callerThere || participants?.some((p) => p.agent)) return undefined;
+    return session;
+  };
+
+  /**
+   * A job a worker took that has not joined yet, and not so long ago that it must have died
+   * (LiveKit does not tell): a slow start on a busy machine is given two join timeouts.
+   */
+  const agentStarting = (jobs: AgentJob[], watch: Watch) =>
+    jobs.some(
+      (job) =>
+        !watch.departed.has(job.identity) && Date.now() - job.assignedAt < 2 * agentJoinTimeoutMs,
+    );
+
+  const report = (sessionId: string, failure: Failure) => {
+    const { message, recoverable } = FAILURES[failure];
+    return store.appendEvents(sessionId, [
+      {
+        event_type: 'error',
+        error_code: failure,
+        error_message: message,
+        recoverable,
+        timestamp: new Date().toISOString(),
+      },
+    ]);
+  };
+
+  /**
+   * A job of the session reported that it cannot run (an unrecoverable error of its own, such as
+   * a provider not configured) and no agent has started since: another would fail the same way.
+   */
+  const jobRefused = async (sessionId: string) => {
+    let refused = false;
+    for (let afterSeq = 0; ; ) {
+      const events = await store.readEvents(sessionId, afterSeq, EVENT_PAGE);
+      for (const event of events) {
+        if (event.event_type === 'session_started') refused = false;
+        if (event.event_type === 'error' && !event.recoverable) {
+          refused ||= !(event.error_code in FAILURES);
+        }
+      }
+      const last = events.at(-1);
+      if (!last || events.length < EVENT_PAGE) return refused;
+      afterSeq = last.seq;
+    }
+  };
+
+  /** One look at the call, sending an agent when it needs one; true once the watch is over. */
+  const recover = async (roomName: string, watch: Watch) => {
+    const session = await abandonedSession(roomName);
+    if (!session) return true;
+    if (agentStarting(await livekit.agentJobs(roomName), watch)) return false;
+    const { sessionId } = session;
+    // A lost agent was running; one that never came may have refused.
+    if (watch.failure === 'agent_missing' && (await jobRefused(sessionId))) return true;
+    if (watch.dispatches >= MAX_DISPATCHES) {
+      logger.error({ sessionId }, 'no agent joined the call; giving up');
+      await report(sessionId, 'agent_unavailable');
+      return true;
+    }
+    if (watch.dispatches === 0) await report(sessionId, watch.failure);
+    await livekit.dispatchAgent(roomName, await jobMetadata(deps, session));
+    watch.dispatches += 1;
+    logger.warn(
+      { sessionId, failure: watch.failure, attempt: watch.dispatches },
+      'the call had no agent; dispatched another',
+    );
+    return false;
+  };
+
+  const check = async (roomName: string, watch: Watch) => {
+    if (watch.checking) return;
+    watch.checking = true;
+    let over: boolean;
+    try {
+      over = await recover(roomName, watch);
+    } catch (err) {
+      watch.failures += 1;
+      logger.warn({ err, roomName }, 'could not check or replace the agent of a call');
+      over = watch.failures > MAX_DISPATCHES;
+    } finally {
+      watch.checking = false;
+    }
+    if (over) watches.delete(roomName);
+    else schedule(roomName, watch, agentJoinTimeoutMs);
+  };
+
+  const watchOf = (roomName: string, failure: Failure) => {
+    let watch = watches.get(roomName);
+    if (!watch) {
+      watch = { failure, departed: new Set(), dispatches: 0, failures: 0, checking: false };
+      watches.set(roomName, watch);
+    }
+    return watch;
+  };
+
+  return {
+    agentLeft(roomName, identity) {
+      const watch = watchOf(roomName, 'agent_lost');
+      watch.departed.add(identity);
+      schedule(roomName, watch, AGENT_LEFT_GRACE_MS);
+    },
+    callerJoined(roomName) {
+      // A call already watched keeps its own schedule.
+      if (watches.has(roomName)) return;
+      schedule(roomName, watchOf(roomName, 'agent_missing'), agentJoinTimeoutMs);
+    },
+  };
+}
