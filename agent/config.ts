@@ -24,8 +24,11 @@ export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).ext
   /** Where the agent reports session events (the API's ingest). */
   API_URL: env.url('http://127.0.0.1:8000'),
   LOG_LEVEL: env.logLevel,
-  /** Trailing silence before the on-device VAD reports the end of speech. */
-  VAD_MIN_SILENCE_MS: env.optionalInteger(0, 10_000),
+  /**
+   * Trailing silence before the on-device VAD reports the end of speech. The audio end-of-turn
+   * model needs at least 250 ms (the framework refuses less), which is also the default.
+   */
+  VAD_MIN_SILENCE_MS: env.optionalInteger(250, 10_000),
   /** Shortest wait after the end of speech before the agent answers. */
   ENDPOINTING_MIN_DELAY_MS: env.optionalInteger(0, 10_000),
   /** Longest wait when the end-of-turn model thinks the user is not done. */

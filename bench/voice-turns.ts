@@ -105,6 +105,8 @@ export async function measureTurn(
     'the turn’s metrics',
   )) as MetricsEvent;
   await caller.waitForTurnState('idle', heard, 30_000);
+  // The reply is still reaching the caller when the agent turns idle; speak after it.
+  await caller.waitForAgentSilence(400, 30_000);
   const voiceToVoiceMs = heard - speechEnd;
   const endOfUtteranceMs = metrics.end_of_utterance_ms ?? Number.NaN;
   return {

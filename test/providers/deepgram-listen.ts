@@ -40,6 +40,9 @@ const INTERIM_INTERVAL_MS = 250;
  * carries the scripted words (an empty transcript is valid Deepgram output, ignored by clients).
  */
 const CONTINUATION_MS = 2500;
+/** …unless the audio itself held this much silence in between: then it is a new sentence (a
+ * stall delays audio, it does not add silent audio). */
+const CONTINUATION_MAX_SILENCE_MS = 1000;
 
 /** One live transcription: detects utterances in the audio timeline and answers them. */
 export class ListenSession {
@@ -53,6 +56,8 @@ export class ListenSession {
   #utterance: ActiveUtterance | undefined;
   #lastEnded: ActiveUtterance | undefined;
   #lastVoicedAt = 0;
+  /** Audio time of the last voiced window that carried words. */
+  #lastVoicedAudioMs = 0;
   #dropAfterSpeechMs: number | undefined;
 
   constructor(
@@ -154,7 +159,10 @@ export class ListenSession {
       }
     }
     // Only a fragment that carried words can be continued.
-    if (active.record) this.#lastVoicedAt = Date.now();
+    if (active.record) {
+      this.#lastVoicedAt = Date.now();
+      this.#lastVoicedAudioMs = audioMs;
+    }
     if (active.record && this.config.interimResults) {
       if (audioMs - active.lastInterimMs >= INTERIM_INTERVAL_MS) {
         active.lastInterimMs = audioMs;
@@ -176,7 +184,9 @@ export class ListenSession {
       finalSent: false,
       utteranceEndDue: false,
       continuesPrevious:
-        this.#lastVoicedAt > 0 && Date.now() - this.#lastVoicedAt < CONTINUATION_MS,
+        this.#lastVoicedAt > 0 &&
+        Date.now() - this.#lastVoicedAt < CONTINUATION_MS &&
+        startMs - this.#lastVoicedAudioMs < CONTINUATION_MAX_SILENCE_MS,
     };
     return this.#utterance;
   }
