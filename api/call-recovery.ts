@@ -58,6 +58,8 @@ interface Watch {
   failures: number;
   timer?: NodeJS.Timeout;
   checking: boolean;
+  /** When the watch began (ms since the epoch). */
+  armedAt: number;
 }
 
 export function createCallRecovery(
@@ -126,6 +128,20 @@ export function createCallRecovery(
     }
   };
 
+  /** Whether an agent of the session started at or after `sinceMs`. */
+  const agentStartedSince = async (sessionId: string, sinceMs: number) => {
+    for (let afterSeq = 0; ; ) {
+      const events = await store.readEvents(sessionId, afterSeq, EVENT_PAGE);
+      const started = events.some(
+        (event) => event.event_type === 'session_started' && Date.parse(event.timestamp) >= sinceMs,
+      );
+      const last = events.at(-1);
+      if (started) return true;
+      if (!last || events.length < EVENT_PAGE) return false;
+      afterSeq = last.seq;
+    }
+  };
+
   /** One look at the call, sending an agent when it needs one; true once the watch is over. */
   const recover = async (roomName: string, watch: Watch) => {
     const session = await abandonedSession(roomName);
@@ -134,6 +150,15 @@ export function createCallRecovery(
     const { sessionId } = session;
     // A lost agent was running; one that never came may have refused.
     if (watch.failure === 'agent_missing' && (await jobRefused(sessionId))) return true;
+    // The agent did come (it usually joins before the caller) and has gone since: LiveKit's
+    // participant_left for it starts the agent_lost watch, which replaces it.
+    if (
+      watch.failure === 'agent_missing' &&
+      watch.dispatches === 0 &&
+      (await agentStartedSince(sessionId, watch.armedAt - agentJoinTimeoutMs))
+    ) {
+      return true;
+    }
     if (watch.dispatches >= MAX_DISPATCHES) {
       logger.error({ sessionId }, 'no agent joined the call; giving up');
       await report(sessionId, 'agent_unavailable');
@@ -169,7 +194,14 @@ export function createCallRecovery(
   const watchOf = (roomName: string, failure: Failure) => {
     let watch = watches.get(roomName);
     if (!watch) {
-      watch = { failure, departed: new Set(), dispatches: 0, failures: 0, checking: false };
+      watch = {
+        failure,
+        departed: new Set(),
+        dispatches: 0,
+        failures: 0,
+        checking: false,
+        armedAt: Date.now(),
+      };
       watches.set(roomName, watch);
     }
     return watch;
@@ -178,6 +210,8 @@ export function createCallRecovery(
   return {
     agentLeft(roomName, identity) {
       const watch = watchOf(roomName, 'agent_lost');
+      // A caller's watch for an agent that never came becomes one for the agent that left.
+      if (watch.dispatches === 0) watch.failure = 'agent_lost';
       watch.departed.add(identity);
       schedule(roomName, watch, AGENT_LEFT_GRACE_MS);
     },
