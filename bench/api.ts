@@ -8,14 +8,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
-import { startTestStack } from '../test/support/harness.js';
+import { freePort, startTestStack } from '../test/support/harness.js';
 import { sampleTree } from './process-stats.js';
 import { type BenchOptions, type BenchRow, type BenchSection, renderSection } from './report.js';
 
@@ -34,14 +33,6 @@ const BARE_SERVER = `
 interface Service {
   pid: number;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A `node --import tsx` child writing its output to `logFile`, up once `readyUrl` answers. */

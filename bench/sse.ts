@@ -9,12 +9,11 @@
  * several loopback source addresses.
  */
 import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
-import { startTestStack } from '../test/support/harness.js';
+import { freePort, startTestStack } from '../test/support/harness.js';
 import { sampleTree } from './process-stats.js';
 import {
   type BenchOptions,
@@ -64,14 +63,6 @@ const BARE_SSE_SERVER = `
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 /** One client process, answering each command in turn. */
 class ClientProcess {

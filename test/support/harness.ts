@@ -16,7 +16,8 @@ export interface TestStack extends Stack {
   logDir: string;
 }
 
-async function freePort(): Promise<number> {
+/** A loopback port free right now. */
+export async function freePort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as { port: number };
