@@ -15,7 +15,7 @@ import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
 import { freePort, startTestStack } from '../test/support/harness.js';
-import { sampleTree } from './process-stats.js';
+import { processUsage } from './process-stats.js';
 import { type BenchOptions, type BenchRow, type BenchSection, renderSection } from './report.js';
 
 /** Enough connections to keep one single-threaded server busy without queueing in the kernel. */
@@ -79,9 +79,7 @@ interface Load {
   failures: number;
 }
 
-const cpuTicks = (pid: number) =>
-  sampleTree().find((proc) => proc.pid === pid)?.ticks ?? Number.NaN;
-const TICK_MS = 10;
+const cpuMs = (pid: number) => processUsage(pid)?.cpuMs ?? Number.NaN;
 
 async function load(
   server: Service,
@@ -91,12 +89,12 @@ async function load(
 ): Promise<Load> {
   const options = { url, connections: CONNECTIONS, ...request };
   await autocannon({ ...options, duration: WARMUP_S });
-  const ticksBefore = cpuTicks(server.pid);
+  const cpuBefore = cpuMs(server.pid);
   const result = await autocannon({ ...options, duration: durationS });
-  const ticks = cpuTicks(server.pid) - ticksBefore;
+  const cpu = cpuMs(server.pid) - cpuBefore;
   return {
     reqPerSec: result['2xx'] / result.duration,
-    cpuPerRequestUs: (ticks * TICK_MS * 1000) / Math.max(1, result['2xx']),
+    cpuPerRequestUs: (cpu * 1000) / Math.max(1, result['2xx']),
     p50Ms: result.latency.p50,
     p99Ms: result.latency.p99,
     requests: result['2xx'],

@@ -39,6 +39,16 @@ function read(pid: number): Omit<ProcessSample, 'role'> & { cmdline: string } {
   };
 }
 
+/** CPU time used so far and resident memory of one process; undefined once it is gone. */
+export function processUsage(pid: number): { cpuMs: number; rssBytes: number } | undefined {
+  try {
+    const { ticks, rssBytes } = read(pid);
+    return { cpuMs: (ticks * 1000) / TICKS_PER_SECOND, rssBytes };
+  } catch {
+    return undefined;
+  }
+}
+
 function roleOf(cmdline: string): Role {
   if (cmdline.includes('livekit-server')) return 'livekit';
   if (cmdline.includes('api/main.ts')) return 'api';

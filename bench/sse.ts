@@ -14,7 +14,7 @@ import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
 import { freePort, startTestStack } from '../test/support/harness.js';
-import { sampleTree } from './process-stats.js';
+import { processUsage, sampleTree } from './process-stats.js';
 import {
   type BenchOptions,
   type BenchRow,
@@ -31,7 +31,6 @@ const CLIENT_PROCESSES = 4;
 const LOCAL_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
 const ROUND_TIMEOUT_MS = 10_000;
 const ROUND_GAP_MS = 100;
-const TICK_MS = 10;
 const TARGET_SUBSCRIBERS = 10_000;
 const TARGET_P99_MS = 50;
 
@@ -195,18 +194,18 @@ class FanOut {
   ): Promise<RoundStats> {
     await this.round(pick(0), `${label}-warmup`);
     const delays: number[] = [];
-    let ticks = 0;
+    let cpu = 0;
     for (let round = 1; round <= count; round++) {
       await sleep(ROUND_GAP_MS);
-      const before = ticksOf(this.server.pid);
+      const before = processOf(this.server.pid).cpuMs;
       delays.push(...(await this.round(pick(round), `${label}-${round}`)));
-      ticks += ticksOf(this.server.pid) - before;
+      cpu += processOf(this.server.pid).cpuMs - before;
     }
     const received = delays.filter((delay) => Number.isFinite(delay));
     return {
       delay: summarize(received),
       lost: delays.length - received.length,
-      cpuPerFrameUs: (ticks * TICK_MS * 1000) / Math.max(1, received.length),
+      cpuPerFrameUs: (cpu * 1000) / Math.max(1, received.length),
     };
   }
 
@@ -216,11 +215,10 @@ class FanOut {
 }
 
 const processOf = (pid: number) => {
-  const found = sampleTree().find((proc) => proc.pid === pid);
-  if (!found) throw new Error(`process ${pid} is gone`);
-  return found;
+  const usage = processUsage(pid);
+  if (!usage) throw new Error(`process ${pid} is gone`);
+  return usage;
 };
-const ticksOf = (pid: number) => processOf(pid).ticks;
 const range = (count: number) => Array.from({ length: count }, (_, i) => i);
 
 interface Level extends RoundStats {
