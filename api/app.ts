@@ -9,6 +9,7 @@ import type { ChatLlm } from './chat/llm.js';
 import type { ApiConfig } from './config.js';
 import { apiError, renderError } from './errors.js';
 import type { LivekitGateway } from './livekit.js';
+import { createMetrics } from './metrics.js';
 import { bodyLimits, rateLimits } from './middleware/abuse-limits.js';
 import { identifyClient } from './middleware/client.js';
 import { allowedOrigins, cors } from './middleware/cors.js';
@@ -19,6 +20,7 @@ import { docsRoutes } from './routes/docs.js';
 import { type EventStreamOptions, eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { transcriptRoutes } from './routes/transcript.js';
@@ -45,16 +47,24 @@ export interface AppDeps {
   voiceReplies: VoiceReplies;
   logger: Logger;
   version: string;
+  /** Aborted when the server shuts down: open event streams flush, send a retry hint and end. */
+  closing?: AbortSignal;
   /** Tuning of the SSE feed; tests shorten the heartbeat and the slow-subscriber bound. */
   eventStream?: EventStreamOptions;
   /** The built call page, served at `/` when it holds an index.html (not before a build). */
   webDir?: string;
 }
 
-export function createApp(deps: AppDeps) {
-  const { config } = deps;
+export function createApp(appDeps: AppDeps) {
+  const { config } = appDeps;
+  const metrics = createMetrics({
+    store: appDeps.store,
+    sessionIdleTimeoutS: config.SESSION_IDLE_TIMEOUT_S,
+  });
+  const deps = { ...appDeps, store: metrics.observe(appDeps.store) };
   const app = new OpenAPIHono();
   app.use(...requestIds({ logger: deps.logger }));
+  app.use(metrics.requests);
   app.use(securityHeaders({ livekitUrl: deps.livekit.url, publicUrl: config.PUBLIC_URL }));
   app.use(cors(allowedOrigins(config)));
   app.use(identifyClient({ apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY }));
@@ -65,13 +75,14 @@ export function createApp(deps: AppDeps) {
 
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
-  app.route('/', eventRoutes(deps));
+  app.route('/', eventRoutes(deps, metrics));
   app.route('/', transcriptRoutes(deps));
   app.route('/', ingestRoutes(deps));
   app.route('/', chatRoutes(deps));
   app.route('/', modelRoutes(deps));
   app.route('/', voiceRoutes(deps));
   app.route('/', webhookRoutes(deps));
+  app.route('/', metricsRoutes(deps, metrics));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Voice agent server API', version: deps.version },

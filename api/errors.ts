@@ -24,6 +24,18 @@ export function errorBody(code: string, message: string): ErrorBody {
   return { error: { code, message }, timestamp: new Date().toISOString() };
 }
 
+/** Answers with the JSON error, and notes its code for the request metrics. */
+export function respondWithError(
+  c: Context,
+  status: ContentfulStatusCode,
+  code: string,
+  message: string,
+  headers?: Record<string, string>,
+): Response {
+  c.set('errorCode', code);
+  return c.json(errorBody(code, message), status, headers);
+}
+
 /**
  * Codes for the errors Hono raises on its own before a route runs (malformed JSON is a 400 from
  * its validator, a body of another media type a 415), so they read like the API's own.
@@ -38,12 +50,13 @@ export function renderError(
   c: Context,
   log: (error: Error) => void = () => {},
 ): Response {
-  if (error instanceof ApiError) return c.json(errorBody(error.code, error.message), error.status);
+  if (error instanceof ApiError)
+    return respondWithError(c, error.status, error.code, error.message);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
     const code = codeForStatus[status] ?? `http_${status}`;
-    return c.json(errorBody(code, error.message || 'Request failed'), status);
+    return respondWithError(c, status, code, error.message || 'Request failed');
   }
   log(error);
-  return c.json(errorBody('internal_error', 'Internal server error'), 500);
+  return respondWithError(c, 500, 'internal_error', 'Internal server error');
 }

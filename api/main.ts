@@ -27,8 +27,11 @@ const voiceReplies = createVoiceReplies({
 });
 const providers = { log: (details: object, message: string) => logger.warn(details, message) };
 
+/** Aborted on SIGTERM/SIGINT: open event streams flush, send a retry hint and end. */
+const closing = new AbortController();
 const app = createApp({
   config,
+  closing: closing.signal,
   livekit: createLivekitGateway(config),
   sessionTokens: createSessionTokens(config.LIVEKIT_API_SECRET, 'session'),
   ingestTokens: createSessionTokens(config.LIVEKIT_API_SECRET, 'ingest'),
@@ -52,14 +55,28 @@ const server = serve(
     logger.info({ port: info.port, host: config.API_HOST, store: store.kind }, 'API listening'),
 );
 
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    logger.info({ signal }, 'shutting down');
-    // Open event streams never end on their own; closing them lets the server finish.
-    (server as Server).closeAllConnections();
-    server.close(() => {
-      void store.close().then(() => process.exit(0));
-    });
-    setTimeout(() => process.exit(0), 5000).unref();
+/** How long requests in progress (a chat reply being streamed) may take to finish on shutdown. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/**
+ * Stops taking connections, lets the requests in progress finish (event streams end at once, with
+ * a retry hint, after the events they hold), closes the store and exits. Connections still busy
+ * after the grace period are cut.
+ */
+function shutDown(signal: NodeJS.Signals) {
+  logger.info({ signal }, 'shutting down');
+  const http = server as Server;
+  http.close(() => {
+    clearInterval(closeIdle);
+    void store.close().then(() => process.exit(0));
   });
+  closing.abort();
+  // Keep-alive connections that finish their request while closing are not reused.
+  const closeIdle = setInterval(() => http.closeIdleConnections(), 50);
+  setTimeout(() => {
+    logger.warn('requests still running after the shutdown grace period; closing them');
+    http.closeAllConnections();
+  }, SHUTDOWN_GRACE_MS).unref();
 }
+
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, shutDown);

@@ -127,6 +127,8 @@ export interface TestAppOptions {
   webDir?: string;
   /** Where the app logs; silent by default. */
   logger?: Logger;
+  /** Aborting it shuts the app's event streams down, as SIGTERM does. */
+  closing?: AbortSignal | undefined;
 }
 
 export function buildTestApp({
@@ -136,6 +138,7 @@ export function buildTestApp({
   voiceReplies,
   webDir,
   logger = pino({ level: 'silent' }),
+  closing,
 }: TestAppOptions) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
@@ -158,6 +161,7 @@ export function buildTestApp({
     version: VERSION,
     ...(eventStream && { eventStream }),
     ...(webDir && { webDir }),
+    ...(closing && { closing }),
   });
   return { app, livekit: livekit.state };
 }

@@ -6,7 +6,7 @@
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { MemoryStore, rateLimiter } from 'hono-rate-limiter';
-import { errorBody } from '../errors.js';
+import { respondWithError } from '../errors.js';
 
 declare module 'hono' {
   interface ContextVariableMap {
@@ -54,7 +54,7 @@ export function rateLimit({ what, limit, windowMs, keyOf }: RateLimitOptions): M
       const resetAt = c.get('rateLimit').resetTime?.getTime() ?? Date.now() + windowMs;
       const retryAfterS = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000));
       const message = `Too many ${what}; try again in ${retryAfterS} s.`;
-      return c.json(errorBody('rate_limited', message), 429, {
+      return respondWithError(c, 429, 'rate_limited', message, {
         'retry-after': String(retryAfterS),
       });
     },

@@ -17,15 +17,28 @@ export interface FollowSessionOptions {
   /** The session had ended when the client connected: close once the log is sent. */
   endsWithLog: boolean;
   retryMs: number;
+  /**
+   * Aborted when the server shuts down: the stream sends the live events it holds, then a retry
+   * hint (spread over a few seconds, so a crowd of clients does not come back at the same
+   * instant), and ends. Each client reconnects with Last-Event-ID, to this server's successor or
+   * another replica, and loses nothing.
+   */
+  closing?: AbortSignal;
   heartbeatMs: number;
   maxQueuedEvents: number;
   onDrop: () => void;
   onError: (error: unknown) => void;
+  /** Called once, when the subscription ends (the client left, the log ended, or a drop). */
+  onClose: () => void;
 }
 
 const REPLAY_PAGE_SIZE = 500;
 const HEARTBEAT = ': ping\n\n';
+/** The retry hint when the server shuts down: between these, at random. */
+const SHUTDOWN_RETRY_MS = { min: 500, max: 3000 };
 const encoder = new TextEncoder();
+
+const retryFrame = (ms: number) => encoder.encode(`retry: ${Math.round(ms)}\n\n`);
 
 /**
  * Encoded frames by event. The store hands every subscriber of a session the same event objects,
@@ -52,6 +65,7 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
   /** Live events not yet sent; during replay they may repeat events the log pages bring. */
   let queued: SessionEvent[] = [];
   let heartbeatDue = false;
+  let closing = options.closing?.aborted ?? false;
   let finished = false;
   let wakePull: (() => void) | undefined;
   let stream!: ReadableStreamDefaultController<Uint8Array>;
@@ -76,6 +90,11 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
     heartbeatDue = true;
     wake();
   }, options.heartbeatMs);
+  const onClosing = () => {
+    closing = true;
+    wake();
+  };
+  options.closing?.addEventListener('abort', onClosing);
 
   /** Ends the subscription and frees the queue; false when it had already ended. */
   function stop() {
@@ -83,8 +102,10 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
     finished = true;
     unsubscribe();
     clearInterval(heartbeat);
+    options.closing?.removeEventListener('abort', onClosing);
     queued = [];
     wake();
+    options.onClose();
     return true;
   }
 
@@ -117,19 +138,38 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
     return sent;
   }
 
+  /**
+   * The queued live events that continue the log, or undefined when they leave a hole (a store
+   * that delivers late or loses a message): the feed must continue the log seq by seq.
+   */
+  function takeLive() {
+    const live = queued.filter((event) => event.seq > lastSentSeq);
+    queued = [];
+    return live.some((event, index) => event.seq !== lastSentSeq + 1 + index) ? undefined : live;
+  }
+
+  /** Sends the live events already here, then the retry hint, and ends the stream. */
+  function close() {
+    const live = caughtUp ? takeLive() : undefined;
+    if (live) send(live);
+    if (finished) return;
+    const { min, max } = SHUTDOWN_RETRY_MS;
+    stream.enqueue(retryFrame(min + Math.random() * (max - min)));
+    finish();
+  }
+
   /** Sends what is waiting, or waits for something to send: one chunk per client read. */
   async function sendNext() {
     while (!finished) {
+      if (closing) return close();
       if (!caughtUp) {
         if (await replayPage()) return;
         continue;
       }
-      const live = queued.filter((event) => event.seq > lastSentSeq);
-      queued = [];
-      // The feed must continue the log seq by seq. A hole (a store that delivers late or loses a
-      // message) is filled from the log, which has every published event: stores publish after
-      // they commit.
-      if (live.some((event, index) => event.seq !== lastSentSeq + 1 + index)) {
+      const live = takeLive();
+      // A hole is filled from the log, which has every published event: stores publish after they
+      // commit.
+      if (!live) {
         caughtUp = false;
         continue;
       }
@@ -149,7 +189,7 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
     {
       start(controller) {
         stream = controller;
-        controller.enqueue(encoder.encode(`retry: ${options.retryMs}\n\n`));
+        controller.enqueue(retryFrame(options.retryMs));
       },
       async pull() {
         try {

@@ -44,7 +44,8 @@ beforeEach(async () => {
 
 afterEach(() => removeStore());
 
-const buildApp = (eventStream = {}) => buildTestApp({ store, eventStream }).app;
+const buildApp = (eventStream = {}, closing?: AbortSignal) =>
+  buildTestApp({ store, eventStream, closing }).app;
 
 async function createSession(sessionId = 's1') {
   await store.createSession({
@@ -218,5 +219,59 @@ describe('GET /api/sessions/:id/events', () => {
     const response = await follow(buildApp(), token, { lastEventId: 'abc' });
     expect(response.status).toBe(400);
     expect(((await response.json()) as ErrorBody).error.code).toBe('invalid_request');
+  });
+});
+
+describe('when the server shuts down', () => {
+  /** The retry hint that ends a stream on shutdown, at its end. */
+  const finalRetry = (text: string) => Number(/\nretry: (\d+)\n\n$/.exec(text)?.[1]);
+
+  it('sends the live events it holds, then a retry hint, and ends', async () => {
+    const token = await createSession();
+    await store.appendEvents('s1', transcripts(1));
+    const closing = new AbortController();
+    const body = readBody(await follow(buildApp({}, closing.signal), token));
+    await body.until(hasSeq(1));
+
+    // Appended, queued for the subscriber, not read yet when the shutdown comes.
+    await store.appendEvents('s1', transcripts(2, 2));
+    closing.abort();
+    const text = await body.toEnd();
+    expect(sseSeqs(text)).toStrictEqual([1, 2, 3]);
+    expect(finalRetry(text)).toBeGreaterThanOrEqual(500);
+    expect(finalRetry(text)).toBeLessThanOrEqual(3000);
+    expect(activeSubscriptions).toBe(0);
+
+    // The client comes back with Last-Event-ID and misses nothing appended since.
+    await store.appendEvents('s1', transcripts(1, 4));
+    const resumed = readBody(await follow(buildApp(), token, { lastEventId: '3' }));
+    await resumed.until(hasSeq(4));
+    expect(sseSeqs(resumed.text)).toStrictEqual([4]);
+    await resumed.cancel();
+  });
+
+  it('wakes a stream that waits for events, and ends it with the hint', async () => {
+    const token = await createSession();
+    const closing = new AbortController();
+    const body = readBody(await follow(buildApp({}, closing.signal), token));
+    await body.until((text) => text.startsWith('retry'));
+
+    closing.abort();
+    const text = await body.toEnd();
+    expect(text).toMatch(/^retry: 3000\n\nretry: \d+\n\n$/);
+  });
+
+  it('ends a stream whose session ended with its last event, with no hint to come back', async () => {
+    const token = await createSession();
+    await store.appendEvents('s1', transcripts(1));
+    const closing = new AbortController();
+    const body = readBody(await follow(buildApp({}, closing.signal), token));
+    await body.until(hasSeq(1));
+
+    await store.appendEvents('s1', [transcript('last'), ended]);
+    closing.abort();
+    const text = await body.toEnd();
+    expect(sseSeqs(text)).toStrictEqual([1, 2, 3]);
+    expect(text).toMatch(/event: session_ended\ndata: [^\n]*\n\n$/);
   });
 });

@@ -6,6 +6,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import { errorResponse } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import { validationHook } from '../validation.js';
@@ -55,9 +56,11 @@ function replayAfter(header: string | undefined, query: string | undefined): num
   return Number(value);
 }
 
-export function eventRoutes({ store, sessionTokens, logger, eventStream = {} }: AppDeps) {
+export function eventRoutes(
+  { store, sessionTokens, logger, closing, eventStream = {} }: AppDeps,
+  metrics: Metrics,
+) {
   const { heartbeatMs = 15_000, maxQueuedEvents = 1000 } = eventStream;
-  let droppedSubscribers = 0;
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use('/api/sessions/:id/events', requireSessionToken(sessionTokens));
 
@@ -66,21 +69,21 @@ export function eventRoutes({ store, sessionTokens, logger, eventStream = {} }: 
     const afterSeq = replayAfter(c.req.header('last-event-id'), c.req.valid('query').lastEventId);
     const session = await loadSession(store, sessionId);
 
+    metrics.sse.opened();
     const body = followSession({
       store,
       sessionId,
       afterSeq,
       endsWithLog: session.endedAt !== null,
       retryMs: RETRY_MS,
+      closing,
       heartbeatMs,
       maxQueuedEvents,
       onDrop() {
-        droppedSubscribers += 1;
-        logger.warn(
-          { sessionId, maxQueuedEvents, droppedSubscribers },
-          'dropped a slow subscriber',
-        );
+        metrics.sse.dropped();
+        logger.warn({ sessionId, maxQueuedEvents }, 'dropped a slow subscriber');
       },
+      onClose: metrics.sse.closed,
       onError(err) {
         logger.error({ err, sessionId }, 'event stream failed');
       },

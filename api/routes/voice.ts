@@ -6,7 +6,7 @@
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import parseRange from 'range-parser';
 import type { AppDeps } from '../app.js';
-import { apiError, errorBody } from '../errors.js';
+import { apiError, respondWithError } from '../errors.js';
 import { errorResponse } from '../openapi.js';
 import { validationHook } from '../validation.js';
 
@@ -47,7 +47,7 @@ export function voiceRoutes({ voiceReplies }: AppDeps) {
     const ranges = rangeHeader === undefined ? undefined : parseRange(size, rangeHeader);
     if (ranges === -1) {
       const message = `The reply has ${size} bytes.`;
-      return c.json(errorBody('range_not_satisfiable', message), 416, {
+      return respondWithError(c, 416, 'range_not_satisfiable', message, {
         'content-range': `bytes */${size}`,
       });
     }

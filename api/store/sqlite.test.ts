@@ -61,6 +61,24 @@ describe('sessions', () => {
   it('refuses a second session with the same id', async () => {
     await expect(store.createSession(newSession('s1'))).rejects.toThrow(/UNIQUE/);
   });
+
+  it('counts open sessions (not ended, active since) and those with an agent in a call', async () => {
+    await store.createSession(newSession('s2'));
+    await store.createSession(newSession('s3'));
+    await store.createSession(newSession('s4'));
+    const started = { event_type: 'session_started', room_name: 'r' } as const;
+    await store.appendEvents('s1', [{ ...started, timestamp: at(5) }]);
+    await store.appendEvents('s2', [{ ...started, timestamp: at(5) }]);
+    await store.appendEvents('s2', [
+      { event_type: 'session_ended', reason: 'x', timestamp: at(6) },
+    ]);
+    await store.appendEvents('s3', [transcript('typed', 7)]);
+
+    // s1 live, s3 and s4 open; s2 ended. s4 has been idle since its creation at second 0.
+    expect(await store.countSessions(at(0))).toStrictEqual({ open: 2, live: 1 });
+    expect(await store.countSessions(at(-1))).toStrictEqual({ open: 3, live: 1 });
+    expect(await store.countSessions(at(10))).toStrictEqual({ open: 0, live: 0 });
+  });
 });
 
 describe('appendEvents and readEvents', () => {

@@ -40,7 +40,8 @@ const SCHEMA = `
     PRIMARY KEY (session_id, seq)
   ) STRICT, WITHOUT ROWID;
   -- A session's events of one type, in order: its transcript without reading the rest of its log.
-  CREATE INDEX IF NOT EXISTS events_by_type ON events (session_id, event_type, seq);`;
+  CREATE INDEX IF NOT EXISTS events_by_type ON events (session_id, event_type, seq);
+  CREATE INDEX IF NOT EXISTS sessions_open ON sessions (last_activity_at) WHERE ended_at IS NULL;`;
 
 /**
  * Added after the first release: a database from before it gains the column on open. Sessions
@@ -109,6 +110,10 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
     countOpenSessions: db.prepare(
       `SELECT count(*) AS open FROM sessions
        WHERE owner = ? AND ended_at IS NULL AND last_activity_at > ?`,
+    ),
+    countSessions: db.prepare(
+      `SELECT count(*) AS open, coalesce(sum(live), 0) AS live FROM sessions
+       WHERE ended_at IS NULL AND last_activity_at > ?`,
     ),
     getSession: db.prepare(`SELECT ${SESSION_COLUMNS} FROM sessions WHERE session_id = ?`),
     updateSession: db.prepare(
@@ -206,6 +211,10 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
     },
     async countOpenSessions(owner, activeSince) {
       return query.countOpenSessions.get([owner, activeSince])?.open as number;
+    },
+    async countSessions(activeSince) {
+      const row = query.countSessions.get([activeSince]);
+      return { open: row?.open as number, live: row?.live as number };
     },
     subscribe(sessionId, listener) {
       const listeners = subscribers.get(sessionId) ?? new Set();

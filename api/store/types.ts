@@ -55,6 +55,8 @@ export interface SessionStore {
    * a session idle since before it has expired, though nothing has ended it yet).
    */
   countOpenSessions(owner: string, activeSince: string): Promise<number>;
+  /** Open sessions of all owners (as above), and how many of them have an agent in a call. */
+  countSessions(activeSince: string): Promise<{ open: number; live: number }>;
   /** Calls `listener` with every batch appended from now on; returns the unsubscribe function. */
   subscribe(sessionId: string, listener: EventListener): () => void;
   /** A cheap real query, for /health. */

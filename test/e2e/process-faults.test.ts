@@ -234,6 +234,52 @@ describe('process faults', () => {
     expect(await replacements(caller.session.sessionId)).toHaveLength(1);
   }, 240_000);
 
+  it('shuts the API down on SIGTERM: feeds get their events and a retry hint; after the restart they resume and lose nothing', async () => {
+    const { caller, feed } = await joinCall();
+    const reply = 'The river runs to the sea. It is long and slow and cold.';
+    stack.openai.setReply(() => reply);
+    stack.deepgram.scriptTranscripts(['Tell me about the river.']);
+    await caller.say('Tell me about the river.');
+    await feed.waitFor((e) => e.event_type === 'agent_speaking', 30_000, 'the reply');
+
+    const termAt = Date.now();
+    let exitedAt = 0;
+    await stack.restart('api', {
+      async whileDown() {
+        exitedAt = Date.now();
+        await feed.ended;
+      },
+    });
+    // The stream ended with a second retry hint, spread between 0.5 and 3 s, after its events.
+    expect(feed.retryHints).toHaveLength(2);
+    expect(feed.retryHints[1]).toBeGreaterThanOrEqual(500);
+    expect(feed.retryHints[1]).toBeLessThanOrEqual(3000);
+    expect(exitedAt - termAt).toBeLessThan(5000);
+    const apiLog = await readServiceLog<{ msg: string }>(stack.logDir, 'api');
+    expect(apiLog.map((line) => line.msg)).toContain('shutting down');
+    expect(apiLog.map((line) => line.msg)).not.toContain(
+      'requests still running after the shutdown grace period; closing them',
+    );
+
+    // The call went on meanwhile; its events reached the log once the API was back.
+    const resumed = await FeedSubscriber.open(
+      caller.session.eventsUrl,
+      caller.session.sessionToken,
+      feed.lastSeq,
+    );
+    feeds.push(resumed);
+    await resumed.waitFor((e) => e.event_type === 'agent_finished', 60_000, 'the reply to end');
+    const seqs = [...feed.events, ...resumed.events].map((e) => e.seq);
+    expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => i + 1));
+    expect(ofType(resumed.events, 'agent_finished')).toMatchObject([
+      { text: reply, interrupted: false },
+    ]);
+    expect(ofType(resumed.events, 'error')).toHaveLength(0);
+    const turn = await speakTurn(caller, resumed, 'And the sea?');
+    expect(turn).toMatchObject({ text: reply, interrupted: false });
+    console.info(`API shutdown: exited ${exitedAt - termAt} ms after SIGTERM`);
+  }, 120_000);
+
   it('drains the worker on SIGTERM: the reply in progress completes, new calls wait for the next worker', async () => {
     const { caller, feed } = await joinCall();
     const reply = 'The sea is wide. The sea is deep. The sea is full of fish.';

@@ -15,7 +15,8 @@ export interface ReceivedEvent {
 export class FeedSubscriber {
   readonly received: ReceivedEvent[] = [];
   readonly comments: string[] = [];
-  retryMs: number | undefined;
+  /** Every `retry:` hint, in order: the one a stream starts with, and any later one. */
+  readonly retryHints: number[] = [];
   #done: Promise<void>;
   #waiters = new Set<() => void>();
 
@@ -43,6 +44,15 @@ export class FeedSubscriber {
 
   get events(): SessionEvent[] {
     return this.received.map((r) => r.event);
+  }
+
+  get retryMs(): number | undefined {
+    return this.retryHints.at(-1);
+  }
+
+  /** Resolves when the stream has ended, by the server's doing or by close(). */
+  get ended(): Promise<void> {
+    return this.#done;
   }
 
   get lastSeq(): number {
@@ -106,7 +116,7 @@ export class FeedSubscriber {
     const data: string[] = [];
     for (const line of frame.split('\n')) {
       if (line.startsWith(':')) this.comments.push(line);
-      else if (line.startsWith('retry:')) this.retryMs = Number(line.slice(6));
+      else if (line.startsWith('retry:')) this.retryHints.push(Number(line.slice(6)));
       else if (line.startsWith('id:')) id = line.slice(3).trim();
       else if (line.startsWith('event:')) name = line.slice(6).trim();
       else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
