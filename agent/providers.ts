@@ -17,6 +17,7 @@ import * as deepgram from '@livekit/agents-plugin-deepgram';
 import * as openai from '@livekit/agents-plugin-openai';
 import {
   describeProviders,
+  fallbackConfigs,
   missingSettings,
   openaiApiKey,
   type ProvidersConfig,
@@ -61,8 +62,7 @@ export function createProviders(config: ProviderSettings, vad: VAD): Providers {
   const missing = missingSettings(describeProviders(config));
   if (missing.length > 0) throw new MissingProviderError(missing);
 
-  const apiKey = openaiApiKey(config);
-  const fallback = fallbackSettings(config);
+  const fallback = fallbackConfigs(config);
   const retries: APIConnectOptions = {
     maxRetry: config.PROVIDER_MAX_RETRIES,
     retryIntervalMs: config.PROVIDER_RETRY_INTERVAL_MS,
@@ -79,19 +79,9 @@ export function createProviders(config: ProviderSettings, vad: VAD): Providers {
         }),
         config.STT_STALL_TIMEOUT_MS,
       );
-  const primaryStt =
-    guardedDeepgram ?? openaiStt({ baseURL: config.STT_BASE_URL, apiKey, model: config.STT_MODEL });
-  const primaryLlm = new openai.LLM({
-    baseURL: config.LLM_BASE_URL,
-    apiKey,
-    model: config.LLM_MODEL,
-  });
-  const primaryTts = new OpenAITTS({
-    baseURL: config.TTS_BASE_URL,
-    apiKey,
-    model: config.TTS_MODEL,
-    voice: config.TTS_VOICE,
-  });
+  const primaryStt = guardedDeepgram ?? openaiStt(config);
+  const primaryLlm = openaiLlm(config);
+  const primaryTts = openaiTts(config);
 
   return {
     // Where an adapter retries each provider before the next, the session does not retry the
@@ -110,7 +100,7 @@ export function createProviders(config: ProviderSettings, vad: VAD): Providers {
     // the session retries the chain.
     llm: fallback.llm
       ? new llm.FallbackAdapter({
-          llms: [primaryLlm, new openai.LLM(fallback.llm)],
+          llms: [primaryLlm, openaiLlm(fallback.llm)],
           attemptTimeout: retries.timeoutMs / 1000,
           maxRetryPerLLM: 0,
           retryInterval: retries.retryIntervalMs / 1000,
@@ -119,7 +109,7 @@ export function createProviders(config: ProviderSettings, vad: VAD): Providers {
     tts: fallback.tts
       ? reportOwnFailures(
           new tts.FallbackAdapter({
-            ttsInstances: [primaryTts, new OpenAITTS(fallback.tts)],
+            ttsInstances: [primaryTts, openaiTts(fallback.tts)],
             maxRetryPerTTS: retries.maxRetry,
             recoveryDelayMs: TTS_RECOVERY_PROBE_INTERVAL_MS,
           }),
@@ -134,41 +124,21 @@ export function createProviders(config: ProviderSettings, vad: VAD): Providers {
   };
 }
 
-function openaiStt(options: { baseURL?: string; apiKey: string; model: string }): stt.STT {
+/** The stages' OpenAI-compatible providers, as a config describes them (first or fallback). */
+function openaiStt(config: ProvidersConfig): stt.STT {
+  const { STT_BASE_URL: baseURL, STT_MODEL: model } = config;
   // Compatible servers offer /audio/transcriptions, not OpenAI's realtime socket.
-  return new openai.STT({ ...options, useRealtime: false });
+  return new openai.STT({ baseURL, apiKey: openaiApiKey(config), model, useRealtime: false });
 }
 
-/** The second provider of each stage that has one: its base URL or model is set. */
-function fallbackSettings(config: ProvidersConfig) {
-  const apiKey = (own: string | undefined) => own ?? openaiApiKey(config);
-  return {
-    stt:
-      config.STT_FALLBACK_BASE_URL || config.STT_FALLBACK_MODEL
-        ? {
-            baseURL: config.STT_FALLBACK_BASE_URL,
-            apiKey: apiKey(config.STT_FALLBACK_API_KEY),
-            model: config.STT_FALLBACK_MODEL ?? config.STT_MODEL,
-          }
-        : undefined,
-    llm:
-      config.LLM_FALLBACK_BASE_URL || config.LLM_FALLBACK_MODEL
-        ? {
-            baseURL: config.LLM_FALLBACK_BASE_URL,
-            apiKey: apiKey(config.LLM_FALLBACK_API_KEY),
-            model: config.LLM_FALLBACK_MODEL ?? config.LLM_MODEL,
-          }
-        : undefined,
-    tts:
-      config.TTS_FALLBACK_BASE_URL || config.TTS_FALLBACK_MODEL
-        ? {
-            baseURL: config.TTS_FALLBACK_BASE_URL,
-            apiKey: apiKey(config.TTS_FALLBACK_API_KEY),
-            model: config.TTS_FALLBACK_MODEL ?? config.TTS_MODEL,
-            voice: config.TTS_FALLBACK_VOICE ?? config.TTS_VOICE,
-          }
-        : undefined,
-  };
+function openaiLlm(config: ProvidersConfig): llm.LLM {
+  const { LLM_BASE_URL: baseURL, LLM_MODEL: model } = config;
+  return new openai.LLM({ baseURL, apiKey: openaiApiKey(config), model });
+}
+
+function openaiTts(config: ProvidersConfig): tts.TTS {
+  const { TTS_BASE_URL: baseURL, TTS_MODEL: model, TTS_VOICE: voice } = config;
+  return new OpenAITTS({ baseURL, apiKey: openaiApiKey(config), model, voice });
 }
 
 /**

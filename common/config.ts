@@ -111,6 +111,46 @@ export function loadConfig<T extends z.ZodType>(
  */
 export const openaiApiKey = (config: ProvidersConfig) => config.OPENAI_API_KEY ?? 'no-key';
 
+/** OpenAI's API: where an OpenAI-compatible stage without a base URL sends its requests. */
+export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
+
+/**
+ * The second provider of each stage that has one (its base URL or model is set), as a config in
+ * which it is that stage's first provider, so a fallback is built exactly like a first provider.
+ * Fallbacks are OpenAI-compatible; the model defaults to the first provider's, the key to
+ * OPENAI_API_KEY.
+ */
+export function fallbackConfigs<C extends ProvidersConfig>(config: C) {
+  const fallbacks: Partial<Record<'stt' | 'llm' | 'tts', C>> = {};
+  const key = (own: string | undefined) => ({ OPENAI_API_KEY: own ?? config.OPENAI_API_KEY });
+  if (config.STT_FALLBACK_BASE_URL || config.STT_FALLBACK_MODEL) {
+    fallbacks.stt = {
+      ...config,
+      ...key(config.STT_FALLBACK_API_KEY),
+      STT_BASE_URL: config.STT_FALLBACK_BASE_URL ?? OPENAI_BASE_URL,
+      STT_MODEL: config.STT_FALLBACK_MODEL ?? config.STT_MODEL,
+    };
+  }
+  if (config.LLM_FALLBACK_BASE_URL || config.LLM_FALLBACK_MODEL) {
+    fallbacks.llm = {
+      ...config,
+      ...key(config.LLM_FALLBACK_API_KEY),
+      LLM_BASE_URL: config.LLM_FALLBACK_BASE_URL ?? OPENAI_BASE_URL,
+      LLM_MODEL: config.LLM_FALLBACK_MODEL ?? config.LLM_MODEL,
+    };
+  }
+  if (config.TTS_FALLBACK_BASE_URL || config.TTS_FALLBACK_MODEL) {
+    fallbacks.tts = {
+      ...config,
+      ...key(config.TTS_FALLBACK_API_KEY),
+      TTS_BASE_URL: config.TTS_FALLBACK_BASE_URL ?? OPENAI_BASE_URL,
+      TTS_MODEL: config.TTS_FALLBACK_MODEL ?? config.TTS_MODEL,
+      TTS_VOICE: config.TTS_FALLBACK_VOICE ?? config.TTS_VOICE,
+    };
+  }
+  return fallbacks;
+}
+
 /** A stage's missing setting: the variable, or the base URL of a server that needs none. */
 export interface MissingSetting {
   variable: string;

@@ -1,11 +1,13 @@
 /**
  * The API's LLM: the same OpenAI-compatible endpoint and model as the agent, for text chat
  * without a live call and for `GET /api/models`. The OpenAI client retries what is worth retrying
- * (connection errors, 408, 409, 429, 5xx, honouring Retry-After) with backoff, and nothing else;
- * what still fails becomes an `ApiError` with a stable code, never the provider's text.
+ * (connection errors, 408, 409, 429, 5xx, honouring Retry-After) with backoff, and nothing else.
+ * A reply that fails before its first word goes to the fallback LLM when one is configured
+ * (LLM_FALLBACK_*), as the agent's does. What still fails becomes an `ApiError` with a stable code,
+ * never the provider's text.
  */
 import OpenAI from 'openai';
-import { openaiApiKey, type ProvidersConfig } from '../../common/config.js';
+import { fallbackConfigs, openaiApiKey, type ProvidersConfig } from '../../common/config.js';
 import { ApiError, apiError } from '../errors.js';
 
 export type ChatTurn = { role: 'system' | 'user' | 'assistant'; content: string };
@@ -23,16 +25,25 @@ export interface ChatLlmOptions {
 }
 
 export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions = {}): ChatLlm {
-  const client = new OpenAI({
-    apiKey: openaiApiKey(config),
-    ...(config.LLM_BASE_URL !== undefined && { baseURL: config.LLM_BASE_URL }),
-    maxRetries: options.retries ?? 2,
-    timeout: options.timeoutMs ?? 30_000,
-  });
-  const failed = (error: unknown): ApiError => {
+  const openaiClient = (stage: ProvidersConfig) =>
+    new OpenAI({
+      apiKey: openaiApiKey(stage),
+      ...(stage.LLM_BASE_URL !== undefined && { baseURL: stage.LLM_BASE_URL }),
+      maxRetries: options.retries ?? 2,
+      timeout: options.timeoutMs ?? 30_000,
+    });
+  const client = openaiClient(config);
+  const fallback = fallbackConfigs(config).llm;
+  /** The LLMs a reply is asked of, in order, each with its own model. */
+  const llms = [config, ...(fallback ? [fallback] : [])].map((stage, index) => ({
+    client: index === 0 ? client : openaiClient(stage),
+    model: stage.LLM_MODEL,
+    name: index === 0 ? 'first' : 'fallback',
+  }));
+  const failed = (error: unknown, llm = 'first'): ApiError => {
     if (error instanceof ApiError) return error;
     const status = error instanceof OpenAI.APIError ? error.status : undefined;
-    options.log?.({ status, kind: (error as Error)?.name }, 'LLM request failed');
+    options.log?.({ llm, status, kind: (error as Error)?.name }, 'LLM request failed');
     // A 4xx other than the retryable ones is the request's fault (model, key): retrying or
     // waiting will not help, so it is not "unavailable".
     if (
@@ -68,24 +79,26 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
   return {
     async *streamReply(messages, signal) {
       requireConfigured();
-      let stream: AsyncIterable<OpenAI.Chat.Completions.ChatCompletionChunk>;
-      try {
-        stream = await client.chat.completions.create(
-          { model: config.LLM_MODEL, messages, stream: true },
-          { signal },
-        );
-      } catch (error) {
-        if (signal.aborted) return;
-        throw failed(error);
-      }
-      try {
-        for await (const chunk of stream) {
-          const delta = chunk.choices[0]?.delta?.content;
-          if (delta) yield delta;
+      for (const [index, llm] of llms.entries()) {
+        let started = false;
+        try {
+          const stream = await llm.client.chat.completions.create(
+            { model: llm.model, messages, stream: true },
+            { signal },
+          );
+          for await (const chunk of stream) {
+            const delta = chunk.choices[0]?.delta?.content;
+            if (!delta) continue;
+            started = true;
+            yield delta;
+          }
+          return;
+        } catch (error) {
+          if (signal.aborted) return;
+          const failure = failed(error, llm.name);
+          // Once words are out, another LLM cannot take the reply over.
+          if (started || index === llms.length - 1) throw failure;
         }
-      } catch (error) {
-        if (signal.aborted) return;
-        throw failed(error);
       }
     },
     async listModels(signal) {

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatResponse } from '../../common/protocol.js';
+import { startOpenAIServer } from '../../test/providers/openai.js';
 import {
   FIXTURE_SENTENCE,
   readAudioFixture,
@@ -143,5 +144,32 @@ describe('POST /api/chat, voice messages', () => {
     expect(await store.readEvents(answer.sessionId, 0, 1)).toMatchObject([
       { role: 'user', text: FIXTURE_SENTENCE, source: 'voice' },
     ]);
+  });
+
+  it('transcribes and speaks with the fallback providers when the first ones fail', async () => {
+    const backup = await startOpenAIServer();
+    try {
+      backup.scriptTranscriptions([FIXTURE_SENTENCE]);
+      providers.deepgram.injectFault({ kind: 'reject', status: 503, times: Infinity });
+      providers.openai.injectFault('speech', { kind: 'status', status: 500, times: Infinity });
+      const app = buildApp({
+        STT_FALLBACK_BASE_URL: backup.url,
+        STT_FALLBACK_MODEL: 'whisper-1',
+        TTS_FALLBACK_BASE_URL: backup.url,
+      });
+
+      const answer = await sendVoice(app, await wavFile());
+      expect(answer).toMatchObject({ type: 'voice', transcript: FIXTURE_SENTENCE });
+      expect(rms((await fetchReplyAudio(app, answer.audioUrl ?? '')).samples)).toBeGreaterThan(
+        0.02,
+      );
+      expect(providers.deepgram.prerecordedRequests.length).toBeGreaterThan(0);
+      expect(backup.requests.map((request) => [request.route, request.status])).toStrictEqual([
+        ['transcriptions', 200],
+        ['speech', 200],
+      ]);
+    } finally {
+      await backup.close();
+    }
   });
 });

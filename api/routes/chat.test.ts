@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_INSTRUCTIONS } from '../../common/assistant.js';
 import type { ChatResponse, SessionEvent } from '../../common/protocol.js';
-import { defaultReply } from '../../test/providers/openai.js';
+import { defaultReply, startOpenAIServer } from '../../test/providers/openai.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
 import {
   buildTestApp,
@@ -230,6 +230,38 @@ describe('POST /api/chat when the LLM fails', () => {
       ),
     );
     expect(providers.openai.requests).toHaveLength(1);
+  });
+
+  it('answers from the fallback LLM when the first keeps failing', async () => {
+    const backup = await startOpenAIServer();
+    try {
+      backup.setReply(() => 'The backup answers.');
+      providers.openai.injectFault('chat', { kind: 'status', status: 500, times: Infinity });
+      const app = buildApp({ LLM_FALLBACK_BASE_URL: backup.url, LLM_FALLBACK_MODEL: 'backup-1' });
+      const response = await ask(app);
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as ChatResponse).message).toBe('The backup answers.');
+      expect(providers.openai.requests.map((request) => request.status)).toStrictEqual([500, 500]);
+      expect(backup.chatRequests().map((request) => request.model)).toStrictEqual(['backup-1']);
+    } finally {
+      await backup.close();
+    }
+  });
+
+  it('answers 503 when the fallback LLM fails too', async () => {
+    const backup = await startOpenAIServer();
+    try {
+      providers.openai.injectFault('chat', { kind: 'status', status: 500, times: Infinity });
+      backup.injectFault('chat', { kind: 'status', status: 503, times: Infinity });
+      const response = await ask(buildApp({ LLM_FALLBACK_BASE_URL: backup.url }));
+      expect(response.status).toBe(503);
+      expect(await response.json()).toStrictEqual(
+        errorShape('llm_unavailable', 'The language model is unavailable; try again shortly.'),
+      );
+      expect(backup.requests).toHaveLength(2);
+    } finally {
+      await backup.close();
+    }
   });
 
   it('answers 503 provider_not_configured when no LLM is configured', async () => {

@@ -3,6 +3,7 @@
  * transcribed; the reply is spoken, stored, and served at `/api/voice/<id>`. Provider failures
  * leave here as `ApiError`s with stable codes and our own words.
  */
+import { fallbackConfigs } from '../../common/config.js';
 import type { ApiConfig } from '../config.js';
 import { apiError } from '../errors.js';
 import { ProviderError, providerApiError } from '../providers/errors.js';
@@ -33,8 +34,15 @@ const TTS_MAX_INPUT_CHARS = 4096;
 
 export function createVoiceMessages(deps: VoiceMessagesDeps): VoiceMessages {
   const { config, replies } = deps;
-  const transcriber = deps.transcriber ?? createTranscriber(config, deps.providers);
-  const speaker = deps.speaker ?? createSpeaker(config, deps.providers);
+  const fallback = fallbackConfigs(config);
+  const transcribers = [
+    deps.transcriber ?? createTranscriber(config, deps.providers),
+    ...(fallback.stt ? [createTranscriber(fallback.stt, deps.providers)] : []),
+  ];
+  const speakers = [
+    deps.speaker ?? createSpeaker(config, deps.providers),
+    ...(fallback.tts ? [createSpeaker(fallback.tts, deps.providers)] : []),
+  ];
   const limits = {
     maxBytes: config.VOICE_MESSAGE_MAX_BYTES,
     maxSeconds: config.VOICE_MESSAGE_MAX_SECONDS,
@@ -51,24 +59,37 @@ export function createVoiceMessages(deps: VoiceMessagesDeps): VoiceMessages {
       }
       const bytes = new Uint8Array(await audio.arrayBuffer());
       const { mimeType } = await inspectAudio(bytes, limits);
-      const text = await asApiError(transcriber.transcribe(bytes, mimeType, signal));
+      const text = await firstThatAnswers(transcribers, (transcriber) =>
+        transcriber.transcribe(bytes, mimeType, signal),
+      );
       if (text === '') throw apiError(422, 'no_speech', 'No speech was recognized in the audio.');
       return text;
     },
     async speak(text, signal) {
-      const reply = await asApiError(speaker.speak(spokenPart(text), signal));
+      const reply = await firstThatAnswers(speakers, (speaker) =>
+        speaker.speak(spokenPart(text), signal),
+      );
       const { id } = await replies.save(reply.audio, reply.mimeType);
       return `/api/voice/${id}`;
     },
   };
 }
 
-async function asApiError<T>(call: Promise<T>): Promise<T> {
-  try {
-    return await call;
-  } catch (error) {
-    throw error instanceof ProviderError ? providerApiError(error) : error;
+/**
+ * Asks the stage's providers in turn (the first, then its fallback when configured) until one
+ * answers; each has already retried what was worth retrying. A provider's failure leaves as an
+ * `ApiError` in our words.
+ */
+async function firstThatAnswers<P, T>(providers: P[], ask: (provider: P) => Promise<T>) {
+  for (const [index, provider] of providers.entries()) {
+    try {
+      return await ask(provider);
+    } catch (error) {
+      if (!(error instanceof ProviderError)) throw error;
+      if (index === providers.length - 1) throw providerApiError(error);
+    }
   }
+  throw new Error('no provider to ask');
 }
 
 /** A reply longer than one TTS request takes is spoken up to its last whole sentence that fits. */
