@@ -7,9 +7,11 @@
  * agent is still starting: two agents must never share a call. Driven by LiveKit's webhooks
  * (routes/webhook.ts); the watches live in this process.
  */
+import type { NoAgentError as Failure } from '../common/protocol.js';
 import type { AppDeps } from './app.js';
 import type { AgentJob } from './livekit.js';
 import { jobMetadata, sessionIdOfRoom } from './session-service.js';
+import type { SessionRecord } from './store/types.js';
 
 /** Agents sent to one call in a row that may fail to arrive before it is given up. */
 const MAX_DISPATCHES = 3;
@@ -23,8 +25,6 @@ const AGENT_LEFT_GRACE_MS = 3000;
 
 /** Events read at a time when looking through a session's log. */
 const EVENT_PAGE = 500;
-
-type Failure = 'agent_lost' | 'agent_missing' | 'agent_unavailable';
 
 const FAILURES: Record<Failure, { message: string; recoverable: boolean }> = {
   agent_lost: {
@@ -95,16 +95,22 @@ export function createCallRecovery(
         !watch.departed.has(job.identity) && Date.now() - job.assignedAt < 2 * agentJoinTimeoutMs,
     );
 
-  const report = (sessionId: string, failure: Failure) => {
+  /** The session's log gets the error, and the turn goes back to idle if the agent had it. */
+  const report = (session: SessionRecord, failure: Failure) => {
     const { message, recoverable } = FAILURES[failure];
-    return store.appendEvents(sessionId, [
-      {
-        event_type: 'error',
-        error_code: failure,
-        error_message: message,
-        recoverable,
-        timestamp: new Date().toISOString(),
-      },
+    const timestamp = new Date().toISOString();
+    return store.appendEvents(session.sessionId, [
+      { event_type: 'error', error_code: failure, error_message: message, recoverable, timestamp },
+      ...(session.state === 'idle'
+        ? []
+        : [
+            {
+              event_type: 'state_change' as const,
+              new_state: 'idle' as const,
+              previous_state: session.state,
+              timestamp,
+            },
+          ]),
     ]);
   };
 
@@ -161,10 +167,10 @@ export function createCallRecovery(
     }
     if (watch.dispatches >= MAX_DISPATCHES) {
       logger.error({ sessionId }, 'no agent joined the call; giving up');
-      await report(sessionId, 'agent_unavailable');
+      await report(session, 'agent_unavailable');
       return true;
     }
-    if (watch.dispatches === 0) await report(sessionId, watch.failure);
+    if (watch.dispatches === 0) await report(session, watch.failure);
     await livekit.dispatchAgent(roomName, await jobMetadata(deps, session));
     watch.dispatches += 1;
     logger.warn(
@@ -182,7 +188,10 @@ export function createCallRecovery(
       over = await recover(roomName, watch);
     } catch (err) {
       watch.failures += 1;
-      logger.warn({ err, roomName }, 'could not check or replace the agent of a call');
+      logger.warn(
+        { err, roomName, sessionId: sessionIdOfRoom(roomName) },
+        'could not check or replace the agent of a call',
+      );
       over = watch.failures > MAX_DISPATCHES;
     } finally {
       watch.checking = false;

@@ -16,6 +16,13 @@ export type JobMetadata = z.infer<typeof jobMetadataSchema>;
 /** Where LiveKit posts its webhooks on the API (signed; see api/routes/webhook.ts). */
 export const LIVEKIT_WEBHOOK_PATH = '/api/livekit/webhook';
 
+/**
+ * `error` codes the API reports when a call has no agent: one left unexpectedly, none joined in
+ * time, none could be sent. The session is not live after one, until an agent starts again.
+ */
+export const NO_AGENT_ERRORS = ['agent_lost', 'agent_missing', 'agent_unavailable'] as const;
+export type NoAgentError = (typeof NO_AGENT_ERRORS)[number];
+
 /** Participant attribute on the agent that carries its turn-taking state. */
 export const TURN_STATE_ATTRIBUTE = 'voice-agent.turn_state';
 

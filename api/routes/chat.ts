@@ -173,7 +173,8 @@ export function chatRoutes(deps: AppDeps) {
         if (!signal.aborted) await stream.writeSSE({ event: 'done', data: JSON.stringify(done) });
       } catch (error) {
         const known = error instanceof ApiError ? error : undefined;
-        if (!known) logger.error({ err: error }, 'chat stream failed');
+        if (!known)
+          logger.error({ err: error, sessionId: session.sessionId }, 'chat stream failed');
         const body = errorBody(
           known?.code ?? 'internal_error',
           known?.message ?? 'Internal server error',

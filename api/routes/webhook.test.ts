@@ -107,6 +107,11 @@ describe('POST /api/livekit/webhook', () => {
 
   it('replaces an agent lost from a call its caller is still in, with the session history token', async () => {
     const { app, livekit, session, caller, agent, notice } = await callInProgress();
+    const timestamp = new Date().toISOString();
+    await store.appendEvents(session.sessionId, [
+      { event_type: 'session_started', room_name: session.roomName, timestamp },
+      { event_type: 'state_change', new_state: 'agentSpeaking', previous_state: 'idle', timestamp },
+    ]);
     livekit.participants.set(session.roomName, [caller]);
     // LiveKit still lists the lost agent's job as it was when assigned.
     livekit.agentJobs.set(session.roomName, [{ identity: agent.identity, assignedAt: Date.now() }]);
@@ -119,9 +124,12 @@ describe('POST /api/livekit/webhook', () => {
     const metadata = livekit.dispatches[0]?.metadata;
     expect(metadata?.sessionId).toBe(session.sessionId);
     expect(await ingestTokens.verify(metadata?.ingestToken ?? '')).toBe(session.sessionId);
-    expect(await errors(session.sessionId)).toMatchObject([
-      { error_code: 'agent_lost', recoverable: true, error_message: expect.any(String) },
+    expect((await store.readEvents(session.sessionId, 2, 100)).slice(0, 2)).toMatchObject([
+      { event_type: 'error', error_code: 'agent_lost', recoverable: true },
+      { event_type: 'state_change', new_state: 'idle', previous_state: 'agentSpeaking' },
     ]);
+    // No agent in the call until the new one starts: text chat is answered by the API meanwhile.
+    expect(await store.getSession(session.sessionId)).toMatchObject({ live: false, state: 'idle' });
 
     // The new agent joins: nothing more is sent.
     livekit.participants.set(session.roomName, [caller, { identity: 'agent-AJ_2', agent: true }]);

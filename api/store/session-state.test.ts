@@ -60,6 +60,17 @@ describe('applyEvents', () => {
     });
   });
 
+  it('is not live once the API reports the agent gone, and live again when another starts', () => {
+    const started = { event_type: 'session_started', room_name: 'session-s1' } as const;
+    const error = (error_code: string) =>
+      ({ event_type: 'error', error_code, error_message: 'm', recoverable: true }) as const;
+
+    expect(applyEvents(session, log(started, error('agent_lost'))).live).toBe(false);
+    expect(applyEvents(session, log(started, error('agent_lost'), started)).live).toBe(true);
+    // A provider's error leaves the agent in the call.
+    expect(applyEvents(session, log(started, error('llm_unavailable'))).live).toBe(true);
+  });
+
   it('does not change the session it is given', () => {
     const before = structuredClone(session);
     applyEvents(session, log({ event_type: 'session_started', room_name: 'session-s1' }));

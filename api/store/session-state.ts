@@ -2,7 +2,7 @@
  * A session's summary (turn state, live flag, activity time) derived from its events, so every
  * store computes `GET /api/sessions/:id` the same way from the same log.
  */
-import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
+import { NO_AGENT_ERRORS, type SessionEvent, type TimedEventBody } from '../../common/protocol.js';
 import type { SessionRecord } from './types.js';
 
 export function applyEvents(session: SessionRecord, events: SessionEvent[]): SessionRecord {
@@ -12,6 +12,7 @@ export function applyEvents(session: SessionRecord, events: SessionEvent[]): Ses
   for (const event of events) {
     if (event.event_type === 'state_change') next.state = event.new_state;
     else if (event.event_type === 'session_started') next.live = true;
+    else if (event.event_type === 'error' && isNoAgentError(event.error_code)) next.live = false;
     else if (event.event_type === 'session_ended') {
       next.live = false;
       next.state = 'idle';
@@ -20,6 +21,8 @@ export function applyEvents(session: SessionRecord, events: SessionEvent[]): Ses
   }
   return next;
 }
+
+const isNoAgentError = (code: string) => (NO_AGENT_ERRORS as readonly string[]).includes(code);
 
 /**
  * A session's log ends with its `session_ended`: what an agent job reports after that (its own
