@@ -74,4 +74,28 @@ describe('EventReporter', () => {
       ['t2'],
     ]);
   });
+
+  it('sends a batch refused as too large or invalid again in halves, dropping only the bad event', async () => {
+    const texts = (batch: TimedEventBody[]) => batch.map((e) => (e as { text: string }).text);
+    const batches: string[][] = [];
+    const fetchFn = (async (_url: string, init: RequestInit) => {
+      const batch = (JSON.parse(init.body as string) as { events: TimedEventBody[] }).events;
+      batches.push(texts(batch));
+      // The API takes at most two events at a time, and never t3.
+      const status = batch.length > 2 ? 413 : texts(batch).includes('t3') ? 400 : 200;
+      return new Response('{}', { status });
+    }) as typeof fetch;
+    const events = reporter(fetchFn);
+    events.report(speak(0));
+    for (let n = 1; n <= 5; n++) events.report(speak(n));
+    await events.close(1000);
+
+    const delivered = batches.filter((batch) => batch.length <= 2 && !batch.includes('t3'));
+    expect(delivered.flat()).toEqual(['t0', 't1', 't2', 't4', 't5']);
+    expect(batches.slice(1, 4)).toEqual([
+      ['t1', 't2', 't3', 't4', 't5'],
+      ['t1', 't2', 't3'],
+      ['t1', 't2'],
+    ]);
+  });
 });
