@@ -3,8 +3,9 @@
  * pipeline, joins the room, and reports everything that happens to the session's event log.
  */
 import { defineAgent, type JobContext, llm, log, voice } from '@livekit/agents';
-import { RoomEvent } from '@livekit/rtc-node';
+import { DisconnectReason, RoomEvent } from '@livekit/rtc-node';
 import { loadConfig } from '../common/config.js';
+import { logSecrets, redactStdout } from '../common/log-redaction.js';
 import {
   AGENT_CHAT_TOPIC,
   agentChatMessageSchema,
@@ -23,6 +24,8 @@ import { tapSpokenText } from './spoken-text.js';
 
 /** How long the job waits for the last events to reach the API when the call ends. */
 const EVENT_FLUSH_TIMEOUT_MS = 3000;
+/** The `session_ended` reason of a call whose room the agent lost. */
+const ROOM_DISCONNECTED = 'room_disconnected';
 
 /**
  * How long after the user stops speaking the agent may still start its reply: the longest
@@ -31,6 +34,9 @@ const EVENT_FLUSH_TIMEOUT_MS = 3000;
 const settleAfterMs = (config: AgentConfig) => (config.ENDPOINTING_MAX_DELAY_MS ?? 3000) + 1500;
 
 export default defineAgent({
+  // Once in each job process, before its call: the process's lines, the framework's included,
+  // lose tokens, secrets and (at info and above) what was said.
+  prewarm: () => redactStdout(logSecrets(loadConfig(agentConfigSchema))),
   entry: async (ctx: JobContext) => {
     const config = loadConfig(agentConfigSchema);
     const metadata = jobMetadataSchema.parse(JSON.parse(ctx.job.metadata || '{}'));
@@ -61,12 +67,14 @@ export default defineAgent({
     }
 
     const session = createVoiceSession(providers, vad, config);
-    const publishTurnState = turnStatePublisher(ctx);
+    const publishTurnState = turnStatePublisher(ctx, logger);
     const typedMessages = acceptTypedMessages(ctx, session, logger);
+    const roomLost = watchRoomConnection(ctx, session, logger);
     const feed = reportSessionEvents(session, events, {
       settleAfterMs: settleAfterMs(config),
       onTurnState: publishTurnState,
       messageSource: (message) => typedMessages.get(message.id),
+      endReason: () => (roomLost() ? ROOM_DISCONNECTED : undefined),
     });
     handleProviderFailures(session, events, {
       maxFailedTurns: config.MAX_FAILED_TURNS,
@@ -78,7 +86,7 @@ export default defineAgent({
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
     const history = await loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger });
     await session.start({ agent: createAssistant(metadata.instructions, history), room: ctx.room });
-    tapSpokenText(session, feed);
+    tapSpokenText(session, feed, logger);
     await ctx.connect();
     publishTurnState();
     logger.info('agent joined the call');
@@ -122,17 +130,42 @@ function parseJson(payload: Uint8Array): unknown {
 }
 
 /**
+ * Whether the job lost its room before its session closed (LiveKit restarted or went away, the
+ * network dropped): then the call ends as `room_disconnected`, not as the session's own close.
+ */
+function watchRoomConnection(
+  ctx: JobContext,
+  session: voice.AgentSession,
+  logger: ReturnType<typeof log>,
+): () => boolean {
+  let sessionClosed = false;
+  let lost = false;
+  session.on(voice.AgentSessionEventTypes.Close, () => {
+    sessionClosed = true;
+  });
+  ctx.room.on(RoomEvent.Disconnected, (reason) => {
+    if (sessionClosed) return;
+    lost = true;
+    logger.warn({ reason: DisconnectReason[reason] ?? reason }, 'lost the connection to the call');
+  });
+  return () => lost;
+}
+
+/**
  * Mirrors the turn state into a participant attribute, for LiveKit clients that do not follow the
  * API's feed. States change before the agent has joined (the session starts first), so calling it
  * without a state publishes the latest one again once connected.
  */
-function turnStatePublisher(ctx: JobContext): (state?: TurnState) => void {
+function turnStatePublisher(
+  ctx: JobContext,
+  logger: ReturnType<typeof log>,
+): (state?: TurnState) => void {
   let latest: TurnState | undefined;
   return (state) => {
     latest = state ?? latest;
     if (!latest || !ctx.room.isConnected || !ctx.room.localParticipant) return;
     ctx.room.localParticipant
       .setAttributes({ [TURN_STATE_ATTRIBUTE]: latest })
-      .catch((error: unknown) => log().warn({ error }, 'could not publish the turn state'));
+      .catch((error: unknown) => logger.warn({ error }, 'could not publish the turn state'));
   };
 }

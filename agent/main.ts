@@ -6,11 +6,14 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli, ServerOptions } from '@livekit/agents';
 import { loadConfig } from '../common/config.js';
+import { logSecrets, redactStdout } from '../common/log-redaction.js';
 import { agentConfigSchema } from './config.js';
 import { createLoadMonitor } from './load.js';
 
 const config = loadConfig(agentConfigSchema);
 const SHUTDOWN_PROCESS_TIMEOUT_MS = 10_000;
+// The worker's own lines; each job process redacts its own (job.ts).
+redactStdout(logSecrets(config));
 
 cli.runApp(
   new ServerOptions({

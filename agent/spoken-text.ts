@@ -5,7 +5,7 @@
  * so when the chain is not as expected the tap falls back to the session's transcription output
  * (text as generated rather than as spoken), and says so.
  */
-import { log, voice } from '@livekit/agents';
+import { voice } from '@livekit/agents';
 
 type TextOutput = NonNullable<voice.AgentSession['output']['transcription']>;
 
@@ -15,14 +15,18 @@ export interface SpokenTextListener {
   onSegmentEnd(): void;
 }
 
-export function tapSpokenText(session: voice.AgentSession, listener: SpokenTextListener): void {
+export function tapSpokenText(
+  session: voice.AgentSession,
+  listener: SpokenTextListener,
+  log: { warn(msg: string): void },
+): void {
   const output = session.output.transcription;
   if (!output) {
-    log().warn('no transcription output: agent_speaking events are off');
+    log.warn('no transcription output: agent_speaking events are off');
     return;
   }
   const paced = (output as unknown as { nextInChain?: TextOutput }).nextInChain;
-  if (!paced) log().warn('transcription is not synchronized: agent_speaking follows generation');
+  if (!paced) log.warn('transcription is not synchronized: agent_speaking follows generation');
   const target = paced ?? output;
   const captureText = target.captureText.bind(target);
   const flush = target.flush.bind(target);

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { loadConfig } from '../common/config.js';
+import { logSecrets, redactStdout } from '../common/log-redaction.js';
 import packageJson from '../package.json' with { type: 'json' };
 import { createApp } from './app.js';
 import { createChatLlm } from './chat/llm.js';
@@ -17,8 +18,13 @@ import { createVoiceMessages } from './voice/messages.js';
 import { createVoiceReplies } from './voice/replies.js';
 
 const config = loadConfig(apiConfigSchema);
-// Lines logged while a request is handled carry its id (the X-Request-Id of its response).
-const logger = pino({ level: config.LOG_LEVEL, base: { service: 'api' }, mixin: requestLogFields });
+// Lines logged while a request is handled carry its id (the X-Request-Id of its response). They
+// go through process.stdout, which drops tokens and secrets from them, like the agent's.
+redactStdout(logSecrets(config));
+const logger = pino(
+  { level: config.LOG_LEVEL, base: { service: 'api' }, mixin: requestLogFields },
+  process.stdout,
+);
 const store = await openSqliteStore({ dataDir: config.DATA_DIR, log: logger });
 
 const voiceReplies = createVoiceReplies({

@@ -4,21 +4,38 @@
  * that began as text chat starts its first call with that history in the agent's context.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_LIVEKIT_SECRET } from '../../common/config.js';
 import type {
   ChatResponse,
   ParticipantTokenResponse,
   SessionEvent,
+  TranscriptResponse,
 } from '../../common/protocol.js';
 import type { ChatMessage } from '../providers/openai.js';
-import { ScriptedCaller } from '../support/caller.js';
-import { startTestStack, type TestStack } from '../support/harness.js';
+import { type CallerSession, ScriptedCaller } from '../support/caller.js';
+import { startTestStack, TEST_PROVIDER_KEYS, type TestStack } from '../support/harness.js';
+import { readServiceLog } from '../support/logs.js';
 import { FeedSubscriber } from '../support/sse.js';
 
 const text = (message: ChatMessage | undefined) =>
   typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 
+/** Any JWT: session, ingest and LiveKit participant tokens alike. */
+const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
+const INFO = 30;
+
+interface LogLine {
+  level: number;
+  msg: string;
+  sessionId?: string;
+  jobID?: string;
+  room_id?: string;
+}
+
 describe('text chat in the same conversation as voice', () => {
   let stack: TestStack;
+  /** The sessions this file opens, with the tokens they were handed: the logs must keep neither. */
+  const sessions: Pick<CallerSession, 'sessionId' | 'sessionToken' | 'participantToken'>[] = [];
 
   beforeAll(async () => {
     stack = await startTestStack();
@@ -42,6 +59,7 @@ describe('text chat in the same conversation as voice', () => {
 
   it('answers a typed message during a call through the agent, which also speaks it', async () => {
     const caller = await ScriptedCaller.join(stack.apiUrl);
+    sessions.push(caller.session);
     const { sessionId, sessionToken, eventsUrl } = caller.session;
     const feed = await FeedSubscriber.open(eventsUrl, sessionToken);
     try {
@@ -101,6 +119,7 @@ describe('text chat in the same conversation as voice', () => {
     });
     expect(joined.status).toBe(200);
     const grant = (await joined.json()) as ParticipantTokenResponse;
+    sessions.push({ ...grant, sessionToken: token });
     const caller = await ScriptedCaller.connect({
       ...grant,
       sessionToken: token,
@@ -111,7 +130,8 @@ describe('text chat in the same conversation as voice', () => {
       stack.openai.setReply(() => 'It was giraffe.');
       stack.deepgram.scriptTranscripts(['Which word did I ask you to remember?']);
       const spoken = await caller.say('Which word did I ask you to remember?');
-      await caller.waitForAgentSpeech(spoken);
+      // The answer is heard out, so it is in the transcript (and its playout in the agent's log).
+      await caller.waitForTurnState('idle', await caller.waitForAgentSpeech(spoken));
       const conversation = stack.openai
         .chatRequests()
         .at(-1)
@@ -122,5 +142,52 @@ describe('text chat in the same conversation as voice', () => {
     } finally {
       await caller.leave();
     }
+  });
+
+  it('logs no token or secret, nothing said at info level, and the session of each line', async () => {
+    const transcriptTexts = async ({ sessionId, sessionToken }: (typeof sessions)[number]) => {
+      const response = await fetch(`${stack.apiUrl}/api/sessions/${sessionId}/transcript`, {
+        headers: { authorization: `Bearer ${sessionToken}` },
+      });
+      return ((await response.json()) as TranscriptResponse).items.map((item) => item.text);
+    };
+    const conversation = async () => (await Promise.all(sessions.map(transcriptTexts))).flat();
+    // Both sessions' spoken and typed turns, and the agent's answers to them.
+    await expect.poll(conversation).toHaveLength(8);
+    const said = await conversation();
+    const secrets = [
+      ...Object.values(TEST_PROVIDER_KEYS),
+      DEV_LIVEKIT_SECRET,
+      ...sessions.flatMap((session) => [session.sessionToken, session.participantToken]),
+    ];
+    const api = await readServiceLog<LogLine>(stack.logDir, 'api');
+    const agent = await readServiceLog<LogLine>(stack.logDir, 'agent');
+
+    const leaks = [...api, ...agent].flatMap((line) => {
+      const json = JSON.stringify(line);
+      const leaked = [
+        ...(line.level >= INFO ? said.filter((text) => json.includes(text)) : []),
+        ...secrets.filter((secret) => json.includes(secret)),
+        ...(JWT.test(json) ? ['a token'] : []),
+      ];
+      return leaked.length > 0 ? [{ msg: line.msg, level: line.level, leaked }] : [];
+    });
+    expect(leaks).toEqual([]);
+
+    // The API names the session of every line about it. The agent's job names it once it has read
+    // the dispatch; the framework's own lines of the job name the job and its room.
+    for (const { sessionId } of sessions) {
+      const about = api.filter(
+        (line) => line.level >= INFO && JSON.stringify(line).includes(sessionId),
+      );
+      expect(about.length).toBeGreaterThan(0);
+      expect(about.filter((line) => line.sessionId !== sessionId)).toEqual([]);
+      expect(agent).toContainEqual(
+        expect.objectContaining({ msg: 'agent joined the call', sessionId }),
+      );
+    }
+    const jobLines = agent.filter((line) => line.level >= INFO && line.jobID !== undefined);
+    expect(jobLines.length).toBeGreaterThan(0);
+    expect(jobLines.filter((line) => !line.sessionId && !line.room_id)).toEqual([]);
   });
 });

@@ -16,6 +16,12 @@ export interface TestStack extends Stack {
   logDir: string;
 }
 
+/** The provider keys the stack runs with (the test servers take any): no log may show them. */
+export const TEST_PROVIDER_KEYS = {
+  OPENAI_API_KEY: 'test-openai-key',
+  DEEPGRAM_API_KEY: 'test-deepgram-key',
+};
+
 /** A loopback port free right now. */
 export async function freePort(): Promise<number> {
   const server = createServer();
@@ -62,11 +68,10 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
         HOME: process.env.HOME,
         // A name of its own, so a developer's running worker never takes the test's calls.
         AGENT_NAME: `test-agent-${process.pid}`,
-        OPENAI_API_KEY: 'test-openai-key',
+        ...TEST_PROVIDER_KEYS,
         LLM_BASE_URL: openai.url,
         LLM_MODEL: 'test-llm',
         TTS_BASE_URL: openai.url,
-        DEEPGRAM_API_KEY: 'test-deepgram-key',
         DEEPGRAM_BASE_URL: deepgram.url,
         LOG_LEVEL: 'debug',
         // The run's own store, kept with its logs; it outlives an API restart.
