@@ -37,7 +37,7 @@ class FakeSpeech {
   }
 }
 
-function harness() {
+function harness(options: { endReason?: () => string | undefined } = {}) {
   const session = Object.assign(new EventEmitter(), {
     agentState: 'listening' as voice.AgentState,
   });
@@ -47,7 +47,7 @@ function harness() {
     {
       report: (event) => events.push(event),
     },
-    { settleAfterMs: 10_000 },
+    { settleAfterMs: 10_000, ...options },
   );
   const agent = (state: voice.AgentState) => {
     session.emit(E.AgentStateChanged, { oldState: session.agentState, newState: state });
@@ -195,5 +195,17 @@ describe('reportSessionEvents', () => {
     const { session, events } = harness();
     session.emit(E.Close, { reason: voice.CloseReason.ERROR });
     expect(events).toEqual([{ event_type: 'session_ended', reason: 'provider_failures' }]);
+  });
+
+  it('names the reason the job knows better, when it has one (the room was lost)', () => {
+    let lost: string | undefined;
+    const { session, events } = harness({ endReason: () => lost });
+    session.emit(E.Close, { reason: voice.CloseReason.USER_INITIATED });
+    lost = 'room_disconnected';
+    session.emit(E.Close, { reason: voice.CloseReason.USER_INITIATED });
+    expect(events).toEqual([
+      { event_type: 'session_ended', reason: 'user_initiated' },
+      { event_type: 'session_ended', reason: 'room_disconnected' },
+    ]);
   });
 });

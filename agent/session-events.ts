@@ -20,6 +20,11 @@ export interface SessionEventOptions {
   onTurnState?: (state: TurnState) => void;
   /** Where a user message came from, when not the call's audio (text chat joins the session). */
   messageSource?: (message: llm.ChatMessage) => 'text' | 'voice' | undefined;
+  /**
+   * Why the call ended, when the session cannot tell: it closes as `user_initiated` whatever took
+   * its room away (LiveKit restarting, the connection lost).
+   */
+  endReason?: () => string | undefined;
 }
 
 const seconds = (value: number | undefined) =>
@@ -134,7 +139,10 @@ export function reportSessionEvents(
   session.on(Events.Close, ({ reason }) => {
     clearTimeout(settleTimer);
     // The framework closes with 'error' when a provider failed for good (speech recognition).
-    const ended = reason === voice.CloseReason.ERROR ? PROVIDER_FAILURES : String(reason);
+    const ended =
+      reason === voice.CloseReason.ERROR
+        ? PROVIDER_FAILURES
+        : (options.endReason?.() ?? String(reason));
     sink.report({ event_type: 'session_ended', reason: ended });
   });
 

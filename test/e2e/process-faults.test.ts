@@ -358,6 +358,7 @@ describe('process faults', () => {
 
     // The call that LiveKit lost ends: its agent closes the session when its room is gone.
     const ended = await before.feed.waitFor((e) => e.event_type === 'session_ended', 90_000);
+    expect(ended).toMatchObject({ reason: 'room_disconnected' });
     expect((await health()).status).toBe('ok');
     console.info(
       `LiveKit restart took ${upAt - restartAt} ms; a new session had its agent ${agentAt - upAt} ms later; ` +
