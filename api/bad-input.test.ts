@@ -416,6 +416,10 @@ const otherCases: Case[] = [
   { name: 'POST /health', request: () => post('/health', '{}'), status: 404, code: 'not_found' },
   { name: 'DELETE /api/models', request: () => send('DELETE', '/api/models'), status: 404, code: 'not_found' },
   { name: 'a dot-dot route out of the voice route', request: () => get('/api/voice/..'), status: 404, code: 'not_found' },
+  { name: 'POST /metrics', request: () => post('/metrics', '{}'), status: 404, code: 'not_found' },
+  { name: 'GET /metrics without an API key (API_KEYS set)', keyed: true, request: () => get('/metrics'), status: 401, code: 'api_key_required' },
+  { name: 'GET /metrics with a wrong API key', keyed: true, request: () => get('/metrics', bearer('the-only-keY')), status: 401, code: 'invalid_api_key' },
+  { name: "GET /metrics with a session's token", keyed: true, request: () => get('/metrics', bearer(f.A.token)), status: 401, code: 'invalid_api_key' },
 ];
 
 const cases = [
