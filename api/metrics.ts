@@ -167,8 +167,8 @@ export function createMetrics({ store, sessionIdleTimeoutS }: MetricsOptions) {
     /** The store, counting what is created and appended through it. */
     observe(observed: SessionStore): SessionStore {
       const counted: SessionStore = Object.create(observed);
-      counted.createSession = async (session) => {
-        const record = await observed.createSession(session);
+      counted.createSession = async (session, limit) => {
+        const record = await observed.createSession(session, limit);
         sessionsCreated.inc();
         return record;
       };

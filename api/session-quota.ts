@@ -1,23 +1,28 @@
 /**
  * The cap on open sessions per client (MAX_OPEN_SESSIONS_PER_CLIENT): a client (an API key, or an
  * address without one) may hold that many sessions that have not ended and not expired. The store
- * counts them, so the cap holds across API restarts. Two sessions opened at the same instant may
- * both pass at the cap; it bounds a flood, not an exact number.
+ * counts them as it creates a session, so the cap holds exactly, also across API restarts.
  */
-import type { AppDeps } from './app.js';
+import type { ApiConfig } from './config.js';
 import { apiError } from './errors.js';
+import { type OpenSessionLimit, OpenSessionLimitError } from './store/types.js';
 
-export async function checkOpenSessionQuota(
-  { config, store }: Pick<AppDeps, 'config' | 'store'>,
-  owner: string,
-): Promise<void> {
-  const cap = config.MAX_OPEN_SESSIONS_PER_CLIENT;
-  if (cap === 0) return;
-  const activeSince = new Date(Date.now() - config.SESSION_IDLE_TIMEOUT_S * 1000).toISOString();
-  if ((await store.countOpenSessions(owner, activeSince)) < cap) return;
-  throw apiError(
+/** The limit to create a session under; undefined when there is no cap. */
+export function openSessionLimit(config: ApiConfig): OpenSessionLimit | undefined {
+  const max = config.MAX_OPEN_SESSIONS_PER_CLIENT;
+  if (max === 0) return undefined;
+  return {
+    max,
+    activeSince: new Date(Date.now() - config.SESSION_IDLE_TIMEOUT_S * 1000).toISOString(),
+  };
+}
+
+/** The store's refusal as the API's 429; any other error as it is. */
+export function quotaError(error: unknown): unknown {
+  if (!(error instanceof OpenSessionLimitError)) return error;
+  return apiError(
     429,
     'too_many_open_sessions',
-    `This client has ${cap} open sessions; end one (DELETE /api/sessions/:id) or let one expire.`,
+    `This client has ${error.max} open sessions; end one (DELETE /api/sessions/:id) or let one expire.`,
   );
 }

@@ -7,7 +7,7 @@ import type { JobMetadata } from '../common/protocol.js';
 import type { AppDeps } from './app.js';
 import { apiError } from './errors.js';
 import { loadSession } from './session-auth.js';
-import { checkOpenSessionQuota } from './session-quota.js';
+import { openSessionLimit, quotaError } from './session-quota.js';
 import type { SessionRecord } from './store/types.js';
 
 /** The agent job's ingest token outlives any call. */
@@ -39,18 +39,24 @@ export async function openSession(
     owner: string;
   },
 ): Promise<OpenedSession> {
-  await checkOpenSessionQuota(deps, options.owner);
   const sessionId = randomId(16);
-  const session = await deps.store.createSession({
-    sessionId,
-    roomName: `${ROOM_PREFIX}${sessionId}`,
-    participantIdentity: `user-${randomId(9)}`,
-    userId: options.userId ?? null,
-    username: options.username ?? null,
-    instructions: options.instructions ?? null,
-    createdAt: new Date().toISOString(),
-    owner: options.owner,
-  });
+  const session = await deps.store
+    .createSession(
+      {
+        sessionId,
+        roomName: `${ROOM_PREFIX}${sessionId}`,
+        participantIdentity: `user-${randomId(9)}`,
+        userId: options.userId ?? null,
+        username: options.username ?? null,
+        instructions: options.instructions ?? null,
+        createdAt: new Date().toISOString(),
+        owner: options.owner,
+      },
+      openSessionLimit(deps.config),
+    )
+    .catch((error: unknown) => {
+      throw quotaError(error);
+    });
   if (options.withCall) await startCall(deps, session, { endSessionOnFailure: true });
   const token = await deps.sessionTokens.issue(sessionId, deps.config.SESSION_TOKEN_TTL_S);
   deps.logger.info({ sessionId, withCall: options.withCall }, 'session created');

@@ -10,7 +10,13 @@ import type { Logger } from 'pino';
 import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
 import { acceptedEvents, applyEvents } from './session-state.js';
 import { claimDatabase } from './sqlite-lock.js';
-import type { ConversationItem, EventListener, SessionRecord, SessionStore } from './types.js';
+import {
+  type ConversationItem,
+  type EventListener,
+  OpenSessionLimitError,
+  type SessionRecord,
+  type SessionStore,
+} from './types.js';
 
 export interface SqliteStoreOptions {
   dataDir: string;
@@ -178,7 +184,12 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
 
   return {
     kind: 'sqlite',
-    async createSession({ owner = null, ...session }) {
+    async createSession({ owner = null, ...session }, limit) {
+      // Counted and inserted in one synchronous step: nothing else runs in between.
+      if (limit && owner !== null) {
+        const open = query.countOpenSessions.get([owner, limit.activeSince])?.open as number;
+        if (open >= limit.max) throw new OpenSessionLimitError(limit.max);
+      }
       const record: SessionRecord = {
         ...session,
         lastActivityAt: session.createdAt,
@@ -208,9 +219,6 @@ export async function openSqliteStore({ dataDir, log }: SqliteStoreOptions): Pro
       return query.readConversation
         .all([sessionId, last])
         .map((row) => toEvent(sessionId, row) as ConversationItem);
-    },
-    async countOpenSessions(owner, activeSince) {
-      return query.countOpenSessions.get([owner, activeSince])?.open as number;
     },
     async countSessions(activeSince) {
       const row = query.countSessions.get([activeSince]);

@@ -27,6 +27,21 @@ export type NewSession = Omit<SessionRecord, 'lastActivityAt' | 'endedAt' | 'sta
   owner?: string;
 };
 
+/** At most `max` open sessions per owner (counted as `countSessions` counts them, per owner). */
+export interface OpenSessionLimit {
+  max: number;
+  /** ISO 8601: a session idle since before it has expired and does not count. */
+  activeSince: string;
+}
+
+/** The owner of a new session already has the most open sessions its limit allows. */
+export class OpenSessionLimitError extends Error {
+  override name = 'OpenSessionLimitError';
+  constructor(readonly max: number) {
+    super(`The owner already has ${max} open sessions.`);
+  }
+}
+
 export type EventListener = (events: SessionEvent[]) => void;
 
 /** A message of the conversation, spoken or typed, as the log keeps it. */
@@ -35,7 +50,11 @@ export type ConversationItem = Extract<SessionEvent, { event_type: 'conversation
 export interface SessionStore {
   /** Short name for /health, e.g. `sqlite`. */
   readonly kind: string;
-  createSession(session: NewSession): Promise<SessionRecord>;
+  /**
+   * Creates the session; with a limit, only if its owner holds fewer open sessions than that, in
+   * the same atomic step (else OpenSessionLimitError), so two at once cannot both pass the cap.
+   */
+  createSession(session: NewSession, limit?: OpenSessionLimit): Promise<SessionRecord>;
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /**
    * Appends events in order, numbering them from the session's last seq + 1, updates the
@@ -51,11 +70,10 @@ export interface SessionStore {
    */
   readConversation(sessionId: string, last?: number): Promise<ConversationItem[]>;
   /**
-   * How many sessions of `owner` are open: not ended, and active after `activeSince` (ISO 8601;
-   * a session idle since before it has expired, though nothing has ended it yet).
+   * How many sessions are open: not ended, and active after `activeSince` (ISO 8601; a session
+   * idle since before it has expired, though nothing has ended it yet), and how many of them have
+   * an agent in a call.
    */
-  countOpenSessions(owner: string, activeSince: string): Promise<number>;
-  /** Open sessions of all owners (as above), and how many of them have an agent in a call. */
   countSessions(activeSince: string): Promise<{ open: number; live: number }>;
   /** Calls `listener` with every batch appended from now on; returns the unsubscribe function. */
   subscribe(sessionId: string, listener: EventListener): () => void;
