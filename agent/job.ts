@@ -24,8 +24,6 @@ import { tapSpokenText } from './spoken-text.js';
 
 /** How long the job waits for the last events to reach the API when the call ends. */
 const EVENT_FLUSH_TIMEOUT_MS = 3000;
-/** The `session_ended` reason of a call whose room the agent lost. */
-const ROOM_DISCONNECTED = 'room_disconnected';
 
 /**
  * How long after the user stops speaking the agent may still start its reply: the longest
@@ -69,12 +67,12 @@ export default defineAgent({
     const session = createVoiceSession(providers, vad, config);
     const publishTurnState = turnStatePublisher(ctx, logger);
     const typedMessages = acceptTypedMessages(ctx, session, logger);
-    const roomLost = watchRoomConnection(ctx, session, logger);
+    const cutOff = watchRoomConnection(ctx, session, logger);
     const feed = reportSessionEvents(session, events, {
       settleAfterMs: settleAfterMs(config),
       onTurnState: publishTurnState,
       messageSource: (message) => typedMessages.get(message.id),
-      endReason: () => (roomLost() ? ROOM_DISCONNECTED : undefined),
+      cutOff,
     });
     handleProviderFailures(session, events, {
       maxFailedTurns: config.MAX_FAILED_TURNS,
@@ -130,8 +128,9 @@ function parseJson(payload: Uint8Array): unknown {
 }
 
 /**
- * Whether the job lost its room before its session closed (LiveKit restarted or went away, the
- * network dropped): then the call ends as `room_disconnected`, not as the session's own close.
+ * Whether the job lost its room before its session closed, other than by the room's deletion
+ * (which ends the call): LiveKit restarted or went away, the network dropped. The caller may still
+ * be there, or come back; the session stays open for them (see reportSessionEvents' `cutOff`).
  */
 function watchRoomConnection(
   ctx: JobContext,
@@ -139,16 +138,16 @@ function watchRoomConnection(
   logger: ReturnType<typeof log>,
 ): () => boolean {
   let sessionClosed = false;
-  let lost = false;
+  let cutOff = false;
   session.on(voice.AgentSessionEventTypes.Close, () => {
     sessionClosed = true;
   });
   ctx.room.on(RoomEvent.Disconnected, (reason) => {
     if (sessionClosed) return;
-    lost = true;
+    cutOff = reason !== DisconnectReason.ROOM_DELETED;
     logger.warn({ reason: DisconnectReason[reason] ?? reason }, 'lost the connection to the call');
   });
-  return () => lost;
+  return () => cutOff;
 }
 
 /**

@@ -37,7 +37,7 @@ class FakeSpeech {
   }
 }
 
-function harness(options: { endReason?: () => string | undefined } = {}) {
+function harness(options: { cutOff?: () => boolean } = {}) {
   const session = Object.assign(new EventEmitter(), {
     agentState: 'listening' as voice.AgentState,
   });
@@ -197,15 +197,21 @@ describe('reportSessionEvents', () => {
     expect(events).toEqual([{ event_type: 'session_ended', reason: 'provider_failures' }]);
   });
 
-  it('names the reason the job knows better, when it has one (the room was lost)', () => {
-    let lost: string | undefined;
-    const { session, events } = harness({ endReason: () => lost });
-    session.emit(E.Close, { reason: voice.CloseReason.USER_INITIATED });
-    lost = 'room_disconnected';
+  it('reports a call the job was cut off from as agent_disconnected, and does not end it', () => {
+    let cutOff = false;
+    const { session, events, agent } = harness({ cutOff: () => cutOff });
+    agent('speaking');
+    events.length = 0;
+    cutOff = true;
     session.emit(E.Close, { reason: voice.CloseReason.USER_INITIATED });
     expect(events).toEqual([
-      { event_type: 'session_ended', reason: 'user_initiated' },
-      { event_type: 'session_ended', reason: 'room_disconnected' },
+      {
+        event_type: 'error',
+        error_code: 'agent_disconnected',
+        error_message: expect.any(String),
+        recoverable: true,
+      },
+      { event_type: 'state_change', new_state: 'idle', previous_state: 'agentSpeaking' },
     ]);
   });
 });

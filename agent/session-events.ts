@@ -21,11 +21,15 @@ export interface SessionEventOptions {
   /** Where a user message came from, when not the call's audio (text chat joins the session). */
   messageSource?: (message: llm.ChatMessage) => 'text' | 'voice' | undefined;
   /**
-   * Why the call ended, when the session cannot tell: it closes as `user_initiated` whatever took
-   * its room away (LiveKit restarting, the connection lost).
+   * The job lost its room before the session closed (LiveKit restarted, the network dropped): the
+   * call was cut off, not ended. The close is then reported as an `agent_disconnected` error, and
+   * the session stays open for the caller to come back to, with a new agent and the conversation.
    */
-  endReason?: () => string | undefined;
+  cutOff?: () => boolean;
 }
+
+/** The `error` code of a call the agent was cut off from. */
+const AGENT_DISCONNECTED = 'agent_disconnected';
 
 const seconds = (value: number | undefined) =>
   value === undefined ? null : Math.round(value * 1000);
@@ -139,10 +143,17 @@ export function reportSessionEvents(
   session.on(Events.Close, ({ reason }) => {
     clearTimeout(settleTimer);
     // The framework closes with 'error' when a provider failed for good (speech recognition).
-    const ended =
-      reason === voice.CloseReason.ERROR
-        ? PROVIDER_FAILURES
-        : (options.endReason?.() ?? String(reason));
+    if (options.cutOff?.()) {
+      sink.report({
+        event_type: 'error',
+        error_code: AGENT_DISCONNECTED,
+        error_message: 'The agent lost its connection to the call. Rejoin to continue it.',
+        recoverable: true,
+      });
+      reportTurnState(tracker.reset());
+      return;
+    }
+    const ended = reason === voice.CloseReason.ERROR ? PROVIDER_FAILURES : String(reason);
     sink.report({ event_type: 'session_ended', reason: ended });
   });
 

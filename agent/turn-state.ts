@@ -38,6 +38,14 @@ export class TurnStateTracker {
     return this.#emit();
   }
 
+  /** The agent has left the call: the turn is nobody's. */
+  reset(): TurnStateChange | null {
+    this.#user = 'listening';
+    this.#agent = 'idle';
+    this.#awaitingReply = false;
+    return this.#emit();
+  }
+
   /** The user's last speech is not going to be answered. */
   settle(): TurnStateChange | null {
     this.#awaitingReply = false;

@@ -7,7 +7,7 @@
  * agent is still starting: two agents must never share a call. Driven by LiveKit's webhooks
  * (routes/webhook.ts); the watches live in this process.
  */
-import type { NoAgentError as Failure } from '../common/protocol.js';
+import type { NoAgentError } from '../common/protocol.js';
 import type { AppDeps } from './app.js';
 import type { AgentJob } from './livekit.js';
 import { jobMetadata, sessionIdOfRoom } from './session-service.js';
@@ -25,6 +25,9 @@ const AGENT_LEFT_GRACE_MS = 3000;
 
 /** Events read at a time when looking through a session's log. */
 const EVENT_PAGE = 500;
+
+/** Why the API sends an agent; `agent_disconnected` is the agent's own report. */
+type Failure = Exclude<NoAgentError, 'agent_disconnected'>;
 
 const FAILURES: Record<Failure, { message: string; recoverable: boolean }> = {
   agent_lost: {

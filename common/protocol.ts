@@ -17,10 +17,16 @@ export type JobMetadata = z.infer<typeof jobMetadataSchema>;
 export const LIVEKIT_WEBHOOK_PATH = '/api/livekit/webhook';
 
 /**
- * `error` codes the API reports when a call has no agent: one left unexpectedly, none joined in
- * time, none could be sent. The session is not live after one, until an agent starts again.
+ * `error` codes that mean a call has no agent now: the API's (one left unexpectedly, none joined
+ * in time, none could be sent) and the agent's own (it lost its connection to the call). The
+ * session is not live after one, until an agent starts again.
  */
-export const NO_AGENT_ERRORS = ['agent_lost', 'agent_missing', 'agent_unavailable'] as const;
+export const NO_AGENT_ERRORS = [
+  'agent_lost',
+  'agent_missing',
+  'agent_unavailable',
+  'agent_disconnected',
+] as const;
 export type NoAgentError = (typeof NO_AGENT_ERRORS)[number];
 
 /** Participant attribute on the agent that carries its turn-taking state. */
