@@ -148,8 +148,8 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
     return live.some((event, index) => event.seq !== lastSentSeq + 1 + index) ? undefined : live;
   }
 
-  /** Sends the live events already here, then the retry hint, and ends the stream. */
-  function close() {
+  /** On shutdown: sends the live events already here, then the retry hint, and ends the stream. */
+  function endForShutdown() {
     const live = caughtUp ? takeLive() : undefined;
     if (live) send(live);
     if (finished) return;
@@ -161,7 +161,7 @@ export function followSession(options: FollowSessionOptions): ReadableStream<Uin
   /** Sends what is waiting, or waits for something to send: one chunk per client read. */
   async function sendNext() {
     while (!finished) {
-      if (closing) return close();
+      if (closing) return endForShutdown();
       if (!caughtUp) {
         if (await replayPage()) return;
         continue;
