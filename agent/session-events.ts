@@ -142,7 +142,6 @@ export function reportSessionEvents(
 
   session.on(Events.Close, ({ reason }) => {
     clearTimeout(settleTimer);
-    // The framework closes with 'error' when a provider failed for good (speech recognition).
     if (options.cutOff?.()) {
       sink.report({
         event_type: 'error',
@@ -153,6 +152,7 @@ export function reportSessionEvents(
       reportTurnState(tracker.reset());
       return;
     }
+    // The framework closes with 'error' when a provider failed for good (speech recognition).
     const ended = reason === voice.CloseReason.ERROR ? PROVIDER_FAILURES : String(reason);
     sink.report({ event_type: 'session_ended', reason: ended });
   });

@@ -32,14 +32,12 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
       maxRetries: options.retries ?? 2,
       timeout: options.timeoutMs ?? 30_000,
     });
-  const client = openaiClient(config);
+  const first = { client: openaiClient(config), model: config.LLM_MODEL, name: 'first' };
   const fallback = fallbackConfigs(config).llm;
-  /** The LLMs a reply is asked of, in order, each with its own model. */
-  const llms = [config, ...(fallback ? [fallback] : [])].map((stage, index) => ({
-    client: index === 0 ? client : openaiClient(stage),
-    model: stage.LLM_MODEL,
-    name: index === 0 ? 'first' : 'fallback',
-  }));
+  /** The LLMs a reply is asked of, in order. */
+  const llms = fallback
+    ? [first, { client: openaiClient(fallback), model: fallback.LLM_MODEL, name: 'fallback' }]
+    : [first];
   const failed = (error: unknown, llm = 'first'): ApiError => {
     if (error instanceof ApiError) return error;
     const status = error instanceof OpenAI.APIError ? error.status : undefined;
@@ -105,7 +103,7 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
       requireConfigured();
       try {
         const models = [];
-        for await (const model of client.models.list({ signal })) {
+        for await (const model of first.client.models.list({ signal })) {
           models.push({ id: model.id, owned_by: model.owned_by });
         }
         return models;
