@@ -24,12 +24,6 @@ import { tapSpokenText } from './spoken-text.js';
 
 /** How long the job waits for the last events to reach the API when the call ends. */
 const EVENT_FLUSH_TIMEOUT_MS = 3000;
-/**
- * The rate the caller's audio is received at. VAD, the end-of-turn model and the STT all take
- * 16 kHz: received at the framework's default 24 kHz, each of them resampled every 10 ms frame
- * again, through the native library.
- */
-const INPUT_SAMPLE_RATE = 16_000;
 
 /**
  * How long after the user stops speaking the agent may still start its reply: the longest
@@ -89,11 +83,7 @@ export default defineAgent({
     // instead of waiting for LiveKit to close the room around the lone agent.
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
     const history = await loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger });
-    await session.start({
-      agent: createAssistant(metadata.instructions, history),
-      room: ctx.room,
-      inputOptions: { audioSampleRate: INPUT_SAMPLE_RATE },
-    });
+    await session.start({ agent: createAssistant(metadata.instructions, history), room: ctx.room });
     tapSpokenText(session, feed, logger);
     await ctx.connect();
     publishTurnState();
