@@ -26,7 +26,8 @@ export default defineConfig({
           hookTimeout: 180_000,
           pool: 'forks',
           // One stack at a time: the e2e files share this two-core machine.
-          poolOptions: { forks: { singleFork: true } },
+          maxWorkers: 1,
+          fileParallelism: false,
         },
       },
     ],

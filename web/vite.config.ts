@@ -10,8 +10,9 @@ const toApi = { target: apiUrl };
 
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
-  // React's automatic runtime from esbuild; no React plugin needed without fast refresh.
-  esbuild: { jsx: 'automatic' },
+  // React's automatic JSX runtime from Vite's own transformer; no React plugin needed without
+  // fast refresh.
+  oxc: { jsx: { runtime: 'automatic' } },
   // livekit-client alone is about 600 kB minified (180 kB gzipped); one chunk is fine for one page.
   build: { outDir: 'dist', emptyOutDir: true, chunkSizeWarningLimit: 1000 },
   server: {
