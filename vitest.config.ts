@@ -22,6 +22,7 @@ export default defineConfig({
           // rtc-node logs at debug level unless NODE_ENV is production; the callers' logs are noise.
           env: { NODE_ENV: 'production' },
           include: ['test/e2e/**/*.test.ts'],
+          globalSetup: ['test/support/build.ts'],
           testTimeout: 120_000,
           hookTimeout: 180_000,
           pool: 'forks',

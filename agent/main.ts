@@ -2,7 +2,6 @@
  * Agent worker entry: reads the configuration once, then registers with LiveKit for explicit
  * dispatch under AGENT_NAME. Each call runs `job.ts` in a process of its own.
  */
-import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cli, ServerOptions } from '@livekit/agents';
 import { loadConfig } from '../common/config.js';
@@ -17,8 +16,8 @@ redactStdout(logSecrets(config));
 
 cli.runApp(
   new ServerOptions({
-    // Same extension as this file: job.ts under tsx, job.js when compiled.
-    agent: fileURLToPath(new URL(`./job${extname(import.meta.url)}`, import.meta.url)),
+    // Compiled beside this file by `npm run build`: job processes run plain JavaScript.
+    agent: fileURLToPath(new URL('./job.js', import.meta.url)),
     agentName: config.AGENT_NAME,
     wsURL: config.LIVEKIT_URL,
     apiKey: config.LIVEKIT_API_KEY,

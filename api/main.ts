@@ -1,12 +1,11 @@
 /** API entry: reads the configuration once, wires the parts, serves HTTP. */
 import type { Server } from 'node:http';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { pino } from 'pino';
 import { loadConfig } from '../common/config.js';
 import { logSecrets, redactStdout } from '../common/log-redaction.js';
-import packageJson from '../package.json' with { type: 'json' };
+import { PROJECT_ROOT, PROJECT_VERSION } from '../common/paths.js';
 import { createApp } from './app.js';
 import { createChatLlm } from './chat/llm.js';
 import { apiConfigSchema } from './config.js';
@@ -46,8 +45,8 @@ const app = createApp({
   voiceMessages: createVoiceMessages({ config, replies: voiceReplies, providers }),
   chatLlm: createChatLlm(config, { log: providers.log }),
   logger,
-  version: packageJson.version,
-  webDir: fileURLToPath(new URL('../web/dist', import.meta.url)),
+  version: PROJECT_VERSION,
+  webDir: join(PROJECT_ROOT, 'web', 'dist'),
 });
 
 const VOICE_REPLY_SWEEP_MS = 10 * 60_000;

@@ -2,7 +2,7 @@
  * API throughput under autocannon: requests per second and latency of session creation (text
  * only, and with a call) and of a live call's token refresh, read against a bare Hono route served
  * the same way in the same run. The API and the bare server are child processes of their own
- * (`node --import tsx`, like the stack's), so each shares the machine's cores with the load
+ * (plain `node` on the build, like the stack's), so each shares the machine's cores with the load
  * generator in the same way; the ratio to the bare route is the figure that carries across
  * machines.
  */
@@ -13,6 +13,7 @@ import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
+import { BUILD_DIR } from '../common/paths.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
 import { freePort, startTestStack } from '../test/support/harness.js';
 import { processUsage } from './process-stats.js';
@@ -35,7 +36,7 @@ interface Service {
   stop(): Promise<void>;
 }
 
-/** A `node --import tsx` child writing its output to `logFile`, up once `readyUrl` answers. */
+/** A `node` child writing its output to `logFile`, up once `readyUrl` answers. */
 async function startNode(
   args: string[],
   env: NodeJS.ProcessEnv,
@@ -43,7 +44,7 @@ async function startNode(
   logFile: string,
 ): Promise<Service> {
   const log = openSync(logFile, 'a');
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child: ChildProcess = spawn(process.execPath, args, {
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
     stdio: ['ignore', log, log],
   });
@@ -138,7 +139,7 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       MAX_OPEN_SESSIONS_PER_CLIENT: '0',
     };
     const api = await startNode(
-      ['api/main.ts'],
+      [join(BUILD_DIR, 'api/main.js')],
       apiEnv,
       `${apiUrl}/health`,
       join(logDir, 'api.log'),
@@ -218,7 +219,7 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       ],
       notes: [
         `autocannon in the bench process, ${CONNECTIONS} connections, ${durationS} s per case after a ${WARMUP_S} s warm-up; req/s counts 2xx answers. Server CPU: the serving process's CPU time over the measured run (10 ms ticks) per answered request, which other load on the machine disturbs less than req/s.`,
-        'API and bare server: child processes `node --import tsx`; the API at LOG_LEVEL=info on its own SQLite file, against the harness livekit-server, with AGENT_NAME set to a name no worker serves (calls are created and dispatched, never answered), and the per-client rate limit and open-session cap off (one load generator would hit them at once).',
+        'API and bare server: child processes (`node`, the API from the build); the API at LOG_LEVEL=info on its own SQLite file, against the harness livekit-server, with AGENT_NAME set to a name no worker serves (calls are created and dispatched, never answered), and the per-client rate limit and open-session cap off (one load generator would hit them at once).',
         'Token refresh: a session whose call is live (session_started ingested), so the refresh is token check + session read + participant token signing.',
         ...failed.map(
           ([name, run]) =>

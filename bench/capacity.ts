@@ -5,6 +5,7 @@
  * is then held for five minutes. CPU and memory are read per process role.
  */
 import { type ChildProcess, fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { startTestStack } from '../test/support/harness.js';
 import type { CallerMessage } from './capacity-callers.js';
 import { type Role, type RoleStats, sampleTree, statsBetween } from './process-stats.js';
@@ -47,9 +48,9 @@ class CallerGroups {
     for (let left = count; left > 0; left -= CALLERS_PER_PROCESS) {
       const size = Math.min(left, CALLERS_PER_PROCESS);
       const child = fork(
-        'bench/capacity-callers.ts',
+        fileURLToPath(new URL('./capacity-callers.js', import.meta.url)),
         [this.apiUrl, String(size), JSON.stringify(REALISTIC)],
-        { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
+        { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] },
       );
       child.on('message', (message: CallerMessage) => {
         if (message.type === 'turn') this.turns.push(message);

@@ -5,16 +5,15 @@
  * test harness and the benchmarks.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { agentConfigSchema } from '../agent/config.js';
 import { livekitSchema, loadConfig } from '../common/config.js';
+import { BUILD_DIR, PROJECT_ROOT as ROOT } from '../common/paths.js';
 import { LIVEKIT_WEBHOOK_PATH } from '../common/protocol.js';
 import { ensureLivekitServer } from './livekit-server.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const STARTUP_TIMEOUT_MS = 60_000;
 /** How long a process has to exit after SIGTERM before it is killed (the agent: plus its drain). */
 const STOP_TIMEOUT_MS = 10_000;
@@ -147,7 +146,12 @@ class Service {
   }
 }
 
-const tsxEntry = (file: string) => ['--import', 'tsx', file];
+/** A process's entry in the build: the stack runs plain JavaScript, never a TypeScript loader. */
+function builtEntry(file: string): string {
+  const path = join(BUILD_DIR, file);
+  if (!existsSync(path)) throw new Error(`${path} is missing: run \`npm run build\` first`);
+  return path;
+}
 
 export async function startStack({
   env,
@@ -213,7 +217,7 @@ export async function startStack({
         onUnexpectedExit,
         stopTimeoutMs,
       );
-    services.set('api', node('api', tsxEntry('api/main.ts'), `${apiUrl}/health`));
+    services.set('api', node('api', [builtEntry('api/main.js')], `${apiUrl}/health`));
     // The worker gets its drain (the same setting it reads), and then time to shut its calls down
     // (agent/main.ts), before it is killed.
     const drain = loadConfig(agentConfigSchema.pick({ AGENT_DRAIN_TIMEOUT_S: true }), childEnv);
@@ -221,7 +225,7 @@ export async function startStack({
       'agent',
       node(
         'agent',
-        [...tsxEntry('agent/main.ts'), 'start'],
+        [builtEntry('agent/main.js'), 'start'],
         `http://127.0.0.1:${ports.agentHealth}/`,
         drain.AGENT_DRAIN_TIMEOUT_S * 1000 + 2 * STOP_TIMEOUT_MS,
       ),
