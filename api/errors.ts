@@ -5,22 +5,22 @@
 import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import type { ErrorBody } from '../common/protocol.js';
+import type { ApiErrorCode, ErrorBody } from '../common/protocol.js';
 
 export class ApiError extends HTTPException {
   constructor(
     status: ContentfulStatusCode,
-    readonly code: string,
+    readonly code: ApiErrorCode,
     message: string,
   ) {
     super(status, { message });
   }
 }
 
-export const apiError = (status: ContentfulStatusCode, code: string, message: string) =>
+export const apiError = (status: ContentfulStatusCode, code: ApiErrorCode, message: string) =>
   new ApiError(status, code, message);
 
-export function errorBody(code: string, message: string): ErrorBody {
+export function errorBody(code: ApiErrorCode, message: string): ErrorBody {
   return { error: { code, message }, timestamp: new Date().toISOString() };
 }
 
@@ -28,7 +28,7 @@ export function errorBody(code: string, message: string): ErrorBody {
 export function respondWithError(
   c: Context,
   status: ContentfulStatusCode,
-  code: string,
+  code: ApiErrorCode,
   message: string,
   headers?: Record<string, string>,
 ): Response {
@@ -38,9 +38,10 @@ export function respondWithError(
 
 /**
  * Codes for the errors Hono raises on its own before a route runs (malformed JSON is a 400 from
- * its validator, a body of another media type a 415), so they read like the API's own.
+ * its validator, a body of another media type a 415), so they read like the API's own. Codes are
+ * a closed set (API_ERROR_CODES): a status without its own code gets the general one of its class.
  */
-const codeForStatus: Partial<Record<number, string>> = {
+const codeForStatus: Partial<Record<number, ApiErrorCode>> = {
   400: 'invalid_request',
   415: 'unsupported_media_type',
 };
@@ -54,7 +55,7 @@ export function renderError(
     return respondWithError(c, error.status, error.code, error.message);
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
-    const code = codeForStatus[status] ?? `http_${status}`;
+    const code = codeForStatus[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
     return respondWithError(c, status, code, error.message || 'Request failed');
   }
   log(error);

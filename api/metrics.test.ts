@@ -113,11 +113,44 @@ describe('GET /metrics', () => {
     expect(text).not.toContain(session.sessionId);
     expect(text).not.toContain('What time');
 
-    await report([event({ event_type: 'session_ended', reason: 'participant_left' })]);
+    await report([event({ event_type: 'session_ended', reason: 'participant_disconnected' })]);
     const after = (await scrape(app)).samples;
     expect(after.get('voice_agent_sessions_live')).toBe(0);
     expect(after.get('voice_agent_sessions_open')).toBe(1);
-    expect(after.get('voice_agent_sessions_ended_total{reason="participant_left"}')).toBe(1);
+    expect(after.get('voice_agent_sessions_ended_total{reason="participant_disconnected"}')).toBe(
+      1,
+    );
+  });
+
+  it('labels error codes and end reasons it does not know as `other`: an ingest cannot add series', async () => {
+    const { app, livekit } = buildTestApp({ store });
+    const ingestToken = () => livekit.createdRooms.at(-1)?.metadata.ingestToken ?? '';
+    const { report } = await startSession(app, ingestToken);
+    const junk = Array.from({ length: 1000 }, (_, i) =>
+      event({
+        event_type: 'error',
+        error_message: 'junk',
+        error_code: `junk_${i}`,
+        recoverable: true,
+      }),
+    );
+    for (const batch of [junk.slice(0, 500), junk.slice(500)]) {
+      expect((await report(batch)).status).toBe(200);
+    }
+    await report([event({ event_type: 'session_ended', reason: 'made up by the agent' })]);
+
+    const { samples } = await scrape(app);
+    const errorSeries = [...samples.keys()].filter((key) =>
+      key.startsWith('voice_agent_session_errors_total{'),
+    );
+    expect(errorSeries).toStrictEqual([
+      'voice_agent_session_errors_total{code="other",recoverable="true"}',
+    ]);
+    expect(samples.get(errorSeries[0] ?? '')).toBe(1000);
+    const endSeries = [...samples.keys()].filter((key) =>
+      key.startsWith('voice_agent_sessions_ended_total{'),
+    );
+    expect(endSeries).toStrictEqual(['voice_agent_sessions_ended_total{reason="other"}']);
   });
 
   it('counts open event streams, and a stream the client left is no longer counted', async () => {

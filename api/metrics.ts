@@ -8,11 +8,20 @@
  * reports, text chat and the API's own events (call recovery, DELETE, expiry). With several API
  * replicas, sum the counters across them; the session gauges come from the shared store, so take
  * any one replica's value.
+ *
+ * Label values come from closed sets (common/protocol.ts): error codes and end reasons that an
+ * agent reports are free strings, and each new value would be a new series kept for ever.
  */
 import { prometheus } from '@hono/prometheus';
 import type { Context } from 'hono';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { SessionEvent } from '../common/protocol.js';
+import {
+  API_ERROR_CODES,
+  knownOrOther,
+  SESSION_END_REASONS,
+  SESSION_ERROR_CODES,
+  type SessionEvent,
+} from '../common/protocol.js';
 import type { SessionStore } from './store/types.js';
 
 declare module 'hono' {
@@ -125,7 +134,12 @@ export function createMetrics({ store, sessionIdleTimeoutS }: MetricsOptions) {
     collectDefaultMetrics: true,
     metricOptions: {
       requestsTotal: {
-        customLabels: { error_code: (c: Context) => c.get('errorCode') ?? '' },
+        customLabels: {
+          error_code: (c: Context) => {
+            const code = c.get('errorCode');
+            return code === undefined ? '' : knownOrOther(API_ERROR_CODES, code);
+          },
+        },
       },
     },
   });
@@ -141,10 +155,13 @@ export function createMetrics({ store, sessionIdleTimeoutS }: MetricsOptions) {
         if (event.interrupted) interruptions.inc();
         break;
       case 'error':
-        sessionErrors.inc({ code: event.error_code, recoverable: String(event.recoverable) });
+        sessionErrors.inc({
+          code: knownOrOther(SESSION_ERROR_CODES, event.error_code),
+          recoverable: String(event.recoverable),
+        });
         break;
       case 'session_ended':
-        sessionsEnded.inc({ reason: event.reason });
+        sessionsEnded.inc({ reason: knownOrOther(SESSION_END_REASONS, event.reason) });
         break;
       case 'metrics':
         for (const [stage, field] of Object.entries(STAGES)) {

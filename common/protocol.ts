@@ -29,6 +29,84 @@ export const NO_AGENT_ERRORS = [
 ] as const;
 export type NoAgentError = (typeof NO_AGENT_ERRORS)[number];
 
+/*
+ * The closed sets of codes and reasons. Events keep whatever string the agent sent (a newer agent
+ * may know more), but a metric label or a documented enum takes only these: anything else is
+ * `other`, so what an ingest sends cannot grow the set of series.
+ */
+
+/** `error` event codes: the agent's (a provider, a tool, its reporter) and the API's. */
+export const SESSION_ERROR_CODES = [
+  ...NO_AGENT_ERRORS,
+  'provider_not_configured',
+  'stt_unavailable',
+  'llm_unavailable',
+  'tts_unavailable',
+  'tool_failed',
+  'events_dropped',
+] as const;
+
+/** `session_ended` reasons: the API's, and the agent's (the framework's close reasons). */
+export const SESSION_END_REASONS = [
+  'ended_by_client',
+  'idle_timeout',
+  'livekit_unavailable',
+  'provider_failures',
+  'room_disconnected',
+  'participant_disconnected',
+  'user_initiated',
+  'job_shutdown',
+  'error',
+] as const;
+
+/** `error.code` of the API's JSON errors. */
+export const API_ERROR_CODES = [
+  'invalid_request',
+  'unsupported_media_type',
+  'request_too_large',
+  'method_not_allowed',
+  'not_found',
+  'api_key_required',
+  'invalid_api_key',
+  'session_token_required',
+  'invalid_session_token',
+  'invalid_ingest_token',
+  'invalid_webhook',
+  'forbidden',
+  'session_not_found',
+  'session_ended',
+  'session_expired',
+  'rate_limited',
+  'too_many_open_sessions',
+  'voice_not_found',
+  'range_not_satisfiable',
+  'audio_required',
+  'audio_unreadable',
+  'audio_too_large',
+  'audio_too_long',
+  'unsupported_audio',
+  'no_speech',
+  'provider_not_configured',
+  'stt_unavailable',
+  'llm_unavailable',
+  'tts_unavailable',
+  'stt_request_rejected',
+  'llm_request_rejected',
+  'tts_request_rejected',
+  'livekit_unavailable',
+  'store_unavailable',
+  'agent_timeout',
+  'internal_error',
+] as const;
+export type ApiErrorCode = (typeof API_ERROR_CODES)[number];
+
+/** What stands for every value outside a closed set. */
+export const OTHER = 'other';
+
+/** `value` if `known` has it, else `other`. */
+export const knownOrOther = <T extends string>(known: readonly T[], value: string): T | 'other' =>
+  (known as readonly string[]).includes(value) ? (value as T) : OTHER;
+
 /** Participant attribute on the agent that carries its turn-taking state. */
 export const TURN_STATE_ATTRIBUTE = 'voice-agent.turn_state';
 
