@@ -1,6 +1,6 @@
 // CLI: runs the fake OpenAI and Deepgram servers for benchmarks and manual runs, and prints
 // their base URLs as one JSON line: {"openai":"http://…/v1","deepgram":"ws://…"}.
-// Usage: tsx test/providers/main.ts [--openai-port N] [--deepgram-port N]
+// Usage: npm run build && node dist/test/providers/main.js [--openai-port N] [--deepgram-port N]
 import { parseArgs } from 'node:util';
 import { startDeepgramServer } from './deepgram.js';
 import { startOpenAIServer } from './openai.js';
