@@ -5,7 +5,6 @@
 import { decode } from 'hono/jwt';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ErrorBody, HealthResponse } from '../common/protocol.js';
-import { createSessionTokens } from './session-tokens.js';
 import {
   buildTestApp,
   createSession,
@@ -16,7 +15,8 @@ import {
   postJson,
   SECRET,
   VERSION,
-} from './test-app.js';
+} from '../test/support/test-app.js';
+import { createSessionTokens } from './session-tokens.js';
 
 /** One store for the file: every test's sessions have their own random ids. */
 const { store, remove: removeStore } = await openTestStore();

@@ -7,8 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent, TimedEventBody } from '../common/protocol.js';
-import { createSessionTokens } from './session-tokens.js';
-import type { SessionRecord } from './store/types.js';
 import {
   buildTestApp,
   createSession,
@@ -20,7 +18,9 @@ import {
   STACK_TRACE,
   sessionTokens,
   timeAt,
-} from './test-app.js';
+} from '../test/support/test-app.js';
+import { createSessionTokens } from './session-tokens.js';
+import type { SessionRecord } from './store/types.js';
 
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);

@@ -5,7 +5,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionEventBody } from '../common/protocol.js';
-import type { SessionStore } from './store/types.js';
 import {
   buildTestApp,
   createSession,
@@ -13,7 +12,8 @@ import {
   openTestStore,
   postJson,
   type TestApp,
-} from './test-app.js';
+} from '../test/support/test-app.js';
+import type { SessionStore } from './store/types.js';
 
 let store: SessionStore;
 let removeStore: () => Promise<void>;

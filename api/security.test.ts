@@ -14,8 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../common/config.js';
 import type { CreateSessionResponse, ParticipantTokenResponse } from '../common/protocol.js';
 import { readAudioFixture } from '../test/support/audio-fixtures.js';
-import { apiConfigSchema } from './config.js';
-import { livekitSources } from './middleware/secure-headers.js';
 import {
   buildTestApp,
   createSession,
@@ -23,7 +21,9 @@ import {
   postForm,
   postJson,
   STACK_TRACE,
-} from './test-app.js';
+} from '../test/support/test-app.js';
+import { apiConfigSchema } from './config.js';
+import { livekitSources } from './middleware/secure-headers.js';
 
 const { store, remove: removeStore } = await openTestStore();
 const webDir = mkdtempSync(join(tmpdir(), 'web-dist-'));

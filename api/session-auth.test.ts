@@ -4,7 +4,6 @@
  * changes nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { createSessionTokens } from './session-tokens.js';
 import {
   buildTestApp,
   createSession,
@@ -14,7 +13,8 @@ import {
   sessionTokens,
   startSession,
   type TestApp,
-} from './test-app.js';
+} from '../test/support/test-app.js';
+import { createSessionTokens } from './session-tokens.js';
 
 /** One store for the file: every test's sessions have their own random ids. */
 const { store, remove: removeStore } = await openTestStore();

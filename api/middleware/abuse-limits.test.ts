@@ -11,7 +11,6 @@ import sqlite from 'node-sqlite3-wasm';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatResponse, CreateSessionResponse } from '../../common/protocol.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
-import { openSqliteStore } from '../store/sqlite.js';
 import {
   buildTestApp,
   createSession,
@@ -19,7 +18,8 @@ import {
   openTestStore,
   postJson,
   type TestApp,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
+import { openSqliteStore } from '../store/sqlite.js';
 import { clientAddress } from './client.js';
 
 const { store, remove: removeStore } = await openTestStore();

@@ -5,8 +5,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { buildTestApp, createSession, openTestStore } from '../../test/support/test-app.js';
 import type { SessionStore } from '../store/types.js';
-import { buildTestApp, createSession, openTestStore } from '../test-app.js';
 import { REQUEST_ID_MAX_LENGTH, requestLogFields } from './request-id.js';
 
 const { store, remove: removeStore } = await openTestStore();

@@ -5,7 +5,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatResponse } from '../../common/protocol.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
-import type { SessionStore } from '../store/types.js';
 import {
   buildTestApp,
   createSession,
@@ -15,7 +14,8 @@ import {
   postJson,
   sessionTokens,
   type TestApp,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
+import type { SessionStore } from '../store/types.js';
 
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);

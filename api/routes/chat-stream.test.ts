@@ -16,7 +16,7 @@ import {
   readBody,
   sseFrames,
   type TestApp,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
 
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);

@@ -17,7 +17,13 @@ import {
 } from '../../test/support/audio-fixtures.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
 import { decodeWav, rms } from '../../test/support/speech.js';
-import { buildTestApp, ISO_TIME, openTestStore, postForm, type TestApp } from '../test-app.js';
+import {
+  buildTestApp,
+  ISO_TIME,
+  openTestStore,
+  postForm,
+  type TestApp,
+} from '../../test/support/test-app.js';
 import { createVoiceReplies } from '../voice/replies.js';
 
 const { store, remove: removeStore } = await openTestStore();

@@ -20,7 +20,7 @@ import {
   readBody,
   sseSeqs,
   type TestApp,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
 
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);

@@ -5,7 +5,6 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ErrorBody, TimedEventBody } from '../../common/protocol.js';
-import type { SessionStore } from '../store/types.js';
 import {
   buildTestApp,
   openTestStore,
@@ -13,7 +12,8 @@ import {
   sessionTokens,
   sseSeqs,
   type TestApp,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
+import type { SessionStore } from '../store/types.js';
 
 const TIME = '2025-01-01T00:00:00.000Z';
 

@@ -15,7 +15,7 @@ import {
   startSession,
   type TestApp,
   timeAt,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
 
 /** One store for the file: every test's sessions have their own random ids. */
 const { store, remove: removeStore } = await openTestStore();

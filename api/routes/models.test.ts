@@ -1,7 +1,7 @@
 /** `GET /api/models` against the fake OpenAI server: its model list, or the API's own errors. */
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type OpenAIServer, startOpenAIServer } from '../../test/providers/openai.js';
-import { buildTestApp, errorShape, openTestStore } from '../test-app.js';
+import { buildTestApp, errorShape, openTestStore } from '../../test/support/test-app.js';
 
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);

@@ -8,7 +8,13 @@ import type {
   TimedEventBody,
   TranscriptResponse,
 } from '../../common/protocol.js';
-import { buildTestApp, createSession, openTestStore, type TestApp, timeAt } from '../test-app.js';
+import {
+  buildTestApp,
+  createSession,
+  openTestStore,
+  type TestApp,
+  timeAt,
+} from '../../test/support/test-app.js';
 
 /** One store for the file: every test's sessions have their own random ids. */
 const { store, remove: removeStore } = await openTestStore();

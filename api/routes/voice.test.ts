@@ -2,7 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { buildTestApp, errorShape, openTestStore, type TestApp } from '../test-app.js';
+import {
+  buildTestApp,
+  errorShape,
+  openTestStore,
+  type TestApp,
+} from '../../test/support/test-app.js';
 import { createVoiceReplies, type VoiceReplies } from '../voice/replies.js';
 
 const TTL_MS = 3_600_000;

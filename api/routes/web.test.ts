@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildTestApp, errorShape, openTestStore } from '../test-app.js';
+import { buildTestApp, errorShape, openTestStore } from '../../test/support/test-app.js';
 
 const { store, remove: removeStore } = await openTestStore();
 const built = mkdtempSync(join(tmpdir(), 'web-dist-'));

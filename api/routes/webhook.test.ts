@@ -16,7 +16,7 @@ import {
   openTestStore,
   SECRET,
   type TestApp,
-} from '../test-app.js';
+} from '../../test/support/test-app.js';
 
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type OpenAIServer, startOpenAIServer } from '../../test/providers/openai.js';
 import { decodeWav, rms } from '../../test/support/speech.js';
-import { testConfig } from '../test-app.js';
+import { testConfig } from '../../test/support/test-app.js';
 import { createSpeaker } from './speak.js';
 
 const fastRetries = { retries: 2, baseMs: 1, maxMs: 20 };

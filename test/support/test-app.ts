@@ -8,23 +8,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Logger, pino } from 'pino';
 import { expect } from 'vitest';
-import { loadConfig } from '../common/config.js';
-import type { AgentChatMessage, CreateSessionResponse, JobMetadata } from '../common/protocol.js';
-import { createApp } from './app.js';
-import { createChatLlm } from './chat/llm.js';
-import { apiConfigSchema } from './config.js';
+import { createApp } from '../../api/app.js';
+import { createChatLlm } from '../../api/chat/llm.js';
+import { apiConfigSchema } from '../../api/config.js';
 import {
   type AgentJob,
   type CallParticipant,
   createLivekitGateway,
   type LivekitGateway,
-} from './livekit.js';
-import type { EventStreamOptions } from './routes/events.js';
-import { createSessionTokens } from './session-tokens.js';
-import { openSqliteStore } from './store/sqlite.js';
-import type { SessionStore } from './store/types.js';
-import { createVoiceMessages } from './voice/messages.js';
-import { createVoiceReplies, type VoiceReplies } from './voice/replies.js';
+} from '../../api/livekit.js';
+import type { EventStreamOptions } from '../../api/routes/events.js';
+import { createSessionTokens } from '../../api/session-tokens.js';
+import { openSqliteStore } from '../../api/store/sqlite.js';
+import type { SessionStore } from '../../api/store/types.js';
+import { createVoiceMessages } from '../../api/voice/messages.js';
+import { createVoiceReplies, type VoiceReplies } from '../../api/voice/replies.js';
+import { loadConfig } from '../../common/config.js';
+import type {
+  AgentChatMessage,
+  CreateSessionResponse,
+  JobMetadata,
+} from '../../common/protocol.js';
 
 export const SECRET = 'test-livekit-secret-0123456789abcdef';
 export const LIVEKIT_URL = 'ws://livekit.test:7880';
