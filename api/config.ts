@@ -58,6 +58,13 @@ export const apiConfigSchema = livekitSchema
     RATE_LIMIT_CHAT: env.integer(120, 0, 1_000_000),
     /** /api/chat requests one session may take per window; 0: no limit. */
     RATE_LIMIT_CHAT_PER_SESSION: env.integer(30, 0, 1_000_000),
+    /**
+     * /health requests a client may send per window; 0: no limit. Room for a few probes every
+     * couple of seconds from one address (a load balancer, an orchestrator).
+     */
+    RATE_LIMIT_HEALTH: env.integer(120, 0, 1_000_000),
+    /** /api/models requests a client may send per window; 0: no limit. */
+    RATE_LIMIT_MODELS: env.integer(30, 0, 1_000_000),
     /** Sessions a client may have open (not ended, not idle past expiry) at once; 0: no cap. */
     MAX_OPEN_SESSIONS_PER_CLIENT: env.integer(100, 0, 1_000_000),
     /**

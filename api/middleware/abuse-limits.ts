@@ -1,8 +1,9 @@
 /**
  * Where the abuse limits apply: body sizes on every route, and rate limits on what costs capacity
  * or money. Opening a session (`POST /api/sessions`, or `/api/chat` without a session token)
- * counts per client; chat counts per client and per session. Clients are told apart by
- * `identifyClient`; a session by its verified session token.
+ * counts per client; chat counts per client and per session; `/health` and `/api/models`, which
+ * anyone may call and which ask an upstream (LiveKit, the LLM endpoint), count per client. Clients
+ * are told apart by `identifyClient`; a session by its verified session token.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiConfig } from '../config.js';
@@ -65,8 +66,22 @@ export function rateLimits(config: ApiConfig, sessionTokens: SessionTokens) {
     windowMs,
     keyOf: sessionOf,
   });
+  const healthChecks = rateLimit({
+    what: 'health checks',
+    limit: config.RATE_LIMIT_HEALTH,
+    windowMs,
+    keyOf: (c) => c.get('client'),
+  });
+  const modelLists = rateLimit({
+    what: 'requests for the model list',
+    limit: config.RATE_LIMIT_MODELS,
+    windowMs,
+    keyOf: (c) => c.get('client'),
+  });
   return {
     '/api/sessions': [sessionsOpened],
     '/api/chat': [chatPerClient, sessionsOpened, chatPerSession],
+    '/health': [healthChecks],
+    '/api/models': [modelLists],
   };
 }

@@ -1,10 +1,17 @@
-/** `GET /health`: LiveKit reachability (a real call), provider configuration, store, uptime. */
+/**
+ * `GET /health`: LiveKit reachability (a real call, its answer kept a few seconds so probes and
+ * anyone else polling cost LiveKit one call at most per 5 s), provider configuration, store, uptime.
+ */
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { describeProviders } from '../../common/config.js';
 import { healthResponseSchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
+import { cacheUpstream } from '../upstream-cache.js';
 
 const LIVEKIT_CHECK_TIMEOUT_MS = 2000;
+/** How long LiveKit's answer stands; an unreachable LiveKit is asked again sooner. */
+const LIVEKIT_CHECK_TTL_MS = 5000;
+const LIVEKIT_CHECK_FAILURE_TTL_MS = 1000;
 const startedAt = Date.now();
 
 const healthRoute = createRoute({
@@ -20,10 +27,15 @@ const healthRoute = createRoute({
 });
 
 export function healthRoutes({ config, livekit, store, version }: AppDeps) {
+  const livekitReachable = cacheUpstream(() => livekit.isReachable(LIVEKIT_CHECK_TIMEOUT_MS), {
+    ttlMs: LIVEKIT_CHECK_TTL_MS,
+    failureTtlMs: LIVEKIT_CHECK_FAILURE_TTL_MS,
+    isFailure: (reachable) => !reachable,
+  });
   const app = new OpenAPIHono();
   app.openapi(healthRoute, async (c) => {
     const [reachable, storeHealthy] = await Promise.all([
-      livekit.isReachable(LIVEKIT_CHECK_TIMEOUT_MS),
+      livekitReachable(),
       store.isHealthy().catch(() => false),
     ]);
     const providers = describeProviders(config);

@@ -1,7 +1,17 @@
-/** `GET /api/models`: the models of the configured LLM endpoint, as that endpoint lists them. */
+/**
+ * `GET /api/models`: the models of the configured LLM endpoint, as that endpoint lists them. The
+ * list is kept a minute (a failure a few seconds), so callers cost the endpoint one call at most
+ * per minute.
+ */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { errorResponse } from '../openapi.js';
+import { cacheUpstream } from '../upstream-cache.js';
+
+const MODELS_TTL_MS = 60_000;
+const MODELS_FAILURE_TTL_MS = 5000;
+/** The shared call is not any one request's: no caller's disconnect cancels it, this does. */
+const MODELS_TIMEOUT_MS = 10_000;
 
 const modelsRoute = createRoute({
   method: 'get',
@@ -25,9 +35,13 @@ const modelsRoute = createRoute({
 });
 
 export function modelRoutes({ chatLlm, config }: AppDeps) {
+  const listModels = cacheUpstream(
+    () => chatLlm.listModels(AbortSignal.timeout(MODELS_TIMEOUT_MS)),
+    { ttlMs: MODELS_TTL_MS, failureTtlMs: MODELS_FAILURE_TTL_MS },
+  );
   const app = new OpenAPIHono();
   app.openapi(modelsRoute, async (c) => {
-    const models = await chatLlm.listModels(c.req.raw.signal);
+    const models = await listModels();
     return c.json({ configured: config.LLM_MODEL, models }, 200);
   });
   return app;
