@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 import { Hono } from 'hono';
-import sqlite from 'node-sqlite3-wasm';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatResponse, CreateSessionResponse } from '../../common/protocol.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
@@ -197,7 +197,7 @@ describe('MAX_OPEN_SESSIONS_PER_CLIENT', () => {
 
   it('finds the owner column added to a database made before it existed', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'api-test-old-'));
-    const old = new sqlite.Database(join(dataDir, 'sessions.db'));
+    const old = new DatabaseSync(join(dataDir, 'sessions.db'));
     old.exec(`CREATE TABLE sessions (session_id TEXT PRIMARY KEY, room_name TEXT NOT NULL,
       participant_identity TEXT NOT NULL, user_id TEXT, username TEXT, instructions TEXT,
       created_at TEXT NOT NULL, last_activity_at TEXT NOT NULL, ended_at TEXT, state TEXT NOT NULL,

@@ -78,11 +78,15 @@ describe('GET /api/sessions/:id', () => {
     });
   });
 
-  it('follows the log: live from session_started, state from state_change, activity from the last event', async () => {
+  it('follows the log: live from session_started, state from state_change, activity from the last append', async () => {
+    // The store stamps activity with its own clock when it appends, not with the events' times.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(timeAt(0)));
     const { app } = buildTestApp({ store });
     const session = await createSession(app);
     const created = await getSession(app, session);
 
+    vi.setSystemTime(new Date(timeAt(1)));
     await store.appendEvents(session.sessionId, [
       {
         event_type: 'session_started',
@@ -99,6 +103,7 @@ describe('GET /api/sessions/:id', () => {
       expiresAt: expiresAfter(1),
     });
 
+    vi.setSystemTime(new Date(timeAt(4)));
     await store.appendEvents(session.sessionId, [
       {
         event_type: 'state_change',
@@ -128,9 +133,12 @@ describe('GET /api/sessions/:id', () => {
     });
   });
 
-  it('reports an ended session as not live, ended when its session_ended happened', async () => {
+  it('reports an ended session as not live, ended when its session_ended was appended', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(timeAt(0)));
     const { app } = buildTestApp({ store });
     const session = await createSession(app);
+    vi.setSystemTime(new Date(timeAt(5)));
     await store.appendEvents(session.sessionId, [
       {
         event_type: 'session_started',
@@ -176,15 +184,16 @@ describe('GET /api/sessions/:id', () => {
 
 describe('POST /api/sessions/:id/token', () => {
   it('ends a session idle past SESSION_IDLE_TIMEOUT_S instead of continuing it', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(timeAt(0)));
     const { app, livekit } = buildTestApp({ store, env: { SESSION_IDLE_TIMEOUT_S: '60' } });
     const session = await createSession(app);
-    const idleSince = new Date(Date.now() - 61_000).toISOString();
+    vi.setSystemTime(new Date(timeAt(1)));
     await store.appendEvents(session.sessionId, [
-      { event_type: 'user_speaking', timestamp: idleSince },
+      { event_type: 'user_speaking', timestamp: timeAt(1) },
     ]);
-    expect((await getSession(app, session)).expiresAt).toBe(
-      new Date(Date.parse(idleSince) + 60_000).toISOString(),
-    );
+    expect((await getSession(app, session)).expiresAt).toBe(timeAt(61));
+    vi.setSystemTime(new Date(timeAt(62)));
 
     const response = await app.request(
       `/api/sessions/${session.sessionId}/token`,
@@ -248,6 +257,9 @@ describe('POST /api/sessions/:id/token', () => {
 
 describe('DELETE /api/sessions/:id', () => {
   it('deletes the room, appends one session_ended (ended_by_client) and answers the ended session', async () => {
+    // One instant for the whole test: the event's timestamp and the end the store stamps agree.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date(timeAt(0)));
     const { app, livekit } = buildTestApp({ store });
     const session = await createSession(app);
     await store.appendEvents(session.sessionId, [

@@ -17,6 +17,9 @@ const session: SessionRecord = {
   live: false,
 };
 
+/** When the store appends the events in these tests: an hour after their timestamps. */
+const NOW = '2025-01-01T01:00:00.000Z';
+
 /** Events one second apart, numbered from 1. */
 const log = (...bodies: SessionEventBody[]): SessionEvent[] =>
   bodies.map((body, index) => ({
@@ -28,7 +31,7 @@ const log = (...bodies: SessionEventBody[]): SessionEvent[] =>
 
 describe('applyEvents', () => {
   it('returns the session unchanged for no events', () => {
-    expect(applyEvents(session, [])).toBe(session);
+    expect(applyEvents(session, [], NOW)).toBe(session);
   });
 
   it('goes live on session_started and takes the state of the last state_change', () => {
@@ -39,24 +42,24 @@ describe('applyEvents', () => {
       { event_type: 'transcription', text: 'hi', is_final: true, is_interruption: false },
     );
 
-    expect(applyEvents(session, events)).toStrictEqual({
+    expect(applyEvents(session, events, NOW)).toStrictEqual({
       ...session,
       live: true,
       state: 'agentSpeaking',
-      lastActivityAt: '2025-01-01T00:00:04.000Z',
+      lastActivityAt: NOW,
     });
   });
 
-  it('ends on session_ended: not live, endedAt is the event time', () => {
+  it('ends on session_ended: not live, ended when appended', () => {
     const events = log(
       { event_type: 'session_started', room_name: 'session-s1' },
       { event_type: 'session_ended', reason: 'user_left' },
     );
 
-    expect(applyEvents(session, events)).toMatchObject({
+    expect(applyEvents(session, events, NOW)).toMatchObject({
       live: false,
-      endedAt: '2025-01-01T00:00:02.000Z',
-      lastActivityAt: '2025-01-01T00:00:02.000Z',
+      endedAt: NOW,
+      lastActivityAt: NOW,
     });
   });
 
@@ -65,15 +68,28 @@ describe('applyEvents', () => {
     const error = (error_code: string) =>
       ({ event_type: 'error', error_code, error_message: 'm', recoverable: true }) as const;
 
-    expect(applyEvents(session, log(started, error('agent_lost'))).live).toBe(false);
-    expect(applyEvents(session, log(started, error('agent_lost'), started)).live).toBe(true);
+    expect(applyEvents(session, log(started, error('agent_lost')), NOW).live).toBe(false);
+    expect(applyEvents(session, log(started, error('agent_lost'), started), NOW).live).toBe(true);
     // A provider's error leaves the agent in the call.
-    expect(applyEvents(session, log(started, error('llm_unavailable'))).live).toBe(true);
+    expect(applyEvents(session, log(started, error('llm_unavailable')), NOW).live).toBe(true);
+  });
+
+  it("stamps activity with the store's clock, whatever the events' timestamps, never back", () => {
+    const from = (timestamp: string): SessionEvent[] => [
+      { event_type: 'user_speaking', session_id: 's1', seq: 1, timestamp },
+    ];
+    const active = (timestamp: string, now: string) =>
+      applyEvents(session, from(timestamp), now).lastActivityAt;
+
+    expect(active('2020-01-01T00:00:00.000Z', NOW)).toBe(NOW);
+    expect(active('2099-01-01T00:00:00.000Z', NOW)).toBe(NOW);
+    // A clock stepped back leaves the activity where it was.
+    expect(active(NOW, '2024-12-31T00:00:00.000Z')).toBe(session.lastActivityAt);
   });
 
   it('does not change the session it is given', () => {
     const before = structuredClone(session);
-    applyEvents(session, log({ event_type: 'session_started', room_name: 'session-s1' }));
+    applyEvents(session, log({ event_type: 'session_started', room_name: 'session-s1' }), NOW);
     expect(session).toStrictEqual(before);
   });
 });
@@ -97,6 +113,6 @@ describe('acceptedEvents', () => {
       { event_type: 'state_change', new_state: 'agentSpeaking', previous_state: 'idle' },
       { event_type: 'session_ended', reason: 'bye' },
     );
-    expect(applyEvents(session, ending)).toMatchObject({ state: 'idle', live: false });
+    expect(applyEvents(session, ending, NOW)).toMatchObject({ state: 'idle', live: false });
   });
 });

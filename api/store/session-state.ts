@@ -5,10 +5,20 @@
 import { NO_AGENT_ERRORS, type SessionEvent, type TimedEventBody } from '../../common/protocol.js';
 import type { SessionRecord } from './types.js';
 
-export function applyEvents(session: SessionRecord, events: SessionEvent[]): SessionRecord {
-  const last = events.at(-1);
-  if (!last) return session;
-  const next = { ...session, lastActivityAt: last.timestamp };
+/**
+ * The session after `events`, appended at `now` (ISO 8601, the store's clock). Activity and the
+ * end are stamped with `now`, not with the events' timestamps: those come from the agent's clock,
+ * and idle expiry, the cap on open sessions and retention must not move with it. Activity never
+ * goes back, should the store's clock.
+ */
+export function applyEvents(
+  session: SessionRecord,
+  events: SessionEvent[],
+  now: string,
+): SessionRecord {
+  if (events.length === 0) return session;
+  const lastActivityAt = now > session.lastActivityAt ? now : session.lastActivityAt;
+  const next = { ...session, lastActivityAt };
   for (const event of events) {
     if (event.event_type === 'state_change') next.state = event.new_state;
     else if (event.event_type === 'session_started') next.live = true;
@@ -16,7 +26,7 @@ export function applyEvents(session: SessionRecord, events: SessionEvent[]): Ses
     else if (event.event_type === 'session_ended') {
       next.live = false;
       next.state = 'idle';
-      next.endedAt = event.timestamp;
+      next.endedAt = lastActivityAt;
     }
   }
   return next;

@@ -1,12 +1,11 @@
 /**
  * The SQLite store on a real file in a temporary directory: numbering, atomic batches, session
- * summaries, fan-out, and what is left after a restart or a crash.
+ * summaries, transcript pages, retention, fan-out, and what is left after a restart or a crash.
+ * Opening the file (one process, migrations) is tested in sqlite-database.test.ts.
  */
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
 import { openSqliteStore } from './sqlite.js';
@@ -33,10 +32,14 @@ const transcript = (text: string, second = 1): TimedEventBody => ({
 
 let dataDir: string;
 let store: SessionStore;
+/** The store's clock, as an ISO time; it starts at the sessions' creation. */
+let now: string;
+const openStore = () => openSqliteStore({ dataDir, clock: () => Date.parse(now) });
 
 beforeEach(async () => {
   dataDir = mkdtempSync(join(tmpdir(), 'sqlite-store-'));
-  store = await openSqliteStore({ dataDir });
+  now = at(0);
+  store = await openStore();
   await store.createSession(newSession('s1'));
 });
 
@@ -67,11 +70,14 @@ describe('sessions', () => {
     await store.createSession(newSession('s3'));
     await store.createSession(newSession('s4'));
     const started = { event_type: 'session_started', room_name: 'r' } as const;
+    now = at(5);
     await store.appendEvents('s1', [{ ...started, timestamp: at(5) }]);
     await store.appendEvents('s2', [{ ...started, timestamp: at(5) }]);
+    now = at(6);
     await store.appendEvents('s2', [
       { event_type: 'session_ended', reason: 'x', timestamp: at(6) },
     ]);
+    now = at(7);
     await store.appendEvents('s3', [transcript('typed', 7)]);
 
     // s1 live, s3 and s4 open; s2 ended. s4 has been idle since its creation at second 0.
@@ -110,7 +116,8 @@ describe('appendEvents and readEvents', () => {
     expect(await store.readEvents('s1', 5, 100)).toStrictEqual([]);
   });
 
-  it('updates the session state, live flag and activity time with the batch', async () => {
+  it('updates the session state, live flag, activity and end time with the batch', async () => {
+    now = at(2);
     await store.appendEvents('s1', [
       { event_type: 'session_started', room_name: 'session-s1', timestamp: at(1) },
       {
@@ -127,10 +134,30 @@ describe('appendEvents and readEvents', () => {
       lastActivityAt: at(2),
     });
 
+    now = at(3);
     await store.appendEvents('s1', [
       { event_type: 'session_ended', reason: 'bye', timestamp: at(3) },
     ]);
     expect(await store.getSession('s1')).toMatchObject({ live: false, endedAt: at(3) });
+  });
+
+  it("stamps activity and the end with the store's clock, not the events' times, never back", async () => {
+    now = at(10);
+    await store.appendEvents('s1', [transcript('from a clock a year behind', -365 * 86_400)]);
+    expect((await store.getSession('s1'))?.lastActivityAt).toBe(at(10));
+
+    now = at(8);
+    await store.appendEvents('s1', [
+      transcript('from a clock a year ahead', 365 * 86_400),
+      { event_type: 'session_ended', reason: 'bye', timestamp: at(365 * 86_400) },
+    ]);
+    expect(await store.getSession('s1')).toMatchObject({ lastActivityAt: at(10), endedAt: at(10) });
+    const stored = await store.readEvents('s1', 0, 10);
+    expect(stored.map((event) => event.timestamp)).toStrictEqual([
+      at(-365 * 86_400),
+      at(365 * 86_400),
+      at(365 * 86_400),
+    ]);
   });
 
   it('keeps nothing of a batch that fails halfway, and numbering goes on from the last commit', async () => {
@@ -186,6 +213,79 @@ describe('readConversation', () => {
     expect(texts(await store.readConversation('s1', 10))).toStrictEqual(['a', 'b', 'c', 'd']);
     expect(await store.readConversation('s1', 0)).toStrictEqual([]);
   });
+
+  it('answers a page of the items after a seq, in order, at most `limit`', async () => {
+    // Items at seq 2, 4, 6, 8.
+    await store.appendEvents(
+      's1',
+      ['a', 'b', 'c', 'd'].flatMap((text) => [transcript(text), item(text)]),
+    );
+
+    const page = (afterSeq: number, limit: number) =>
+      store
+        .readConversationAfter('s1', afterSeq, limit)
+        .then((items) => items.map((event) => [event.seq, event.text]));
+    expect(await page(0, 2)).toStrictEqual([
+      [2, 'a'],
+      [4, 'b'],
+    ]);
+    expect(await page(4, 10)).toStrictEqual([
+      [6, 'c'],
+      [8, 'd'],
+    ]);
+    expect(await page(5, 1)).toStrictEqual([[6, 'c']]);
+    expect(await page(8, 10)).toStrictEqual([]);
+    expect(await store.readConversationAfter('nobody', 0, 10)).toStrictEqual([]);
+    expect(await store.readConversationAfter('s1', 0, 10)).toStrictEqual(
+      await store.readConversation('s1'),
+    );
+  });
+});
+
+describe('deleteEndedBefore', () => {
+  const end = (sessionId: string) =>
+    store.appendEvents(sessionId, [{ event_type: 'session_ended', reason: 'bye', timestamp: now }]);
+
+  it('deletes the sessions that ended before the time, with their events, and no other', async () => {
+    await store.createSession(newSession('s2'));
+    await store.createSession(newSession('s3'));
+    await store.appendEvents('s1', [transcript('a'), transcript('b')]);
+    await store.appendEvents('s2', [transcript('c')]);
+    now = at(10);
+    await end('s1');
+    now = at(20);
+    await end('s2');
+
+    expect(await store.deleteEndedBefore(at(20))).toBe(1);
+    expect(await store.getSession('s1')).toBeNull();
+    expect(await store.readEvents('s1', 0, 10)).toStrictEqual([]);
+    expect(await store.getSession('s2')).not.toBeNull();
+    expect(await store.readEvents('s2', 0, 10)).toHaveLength(2);
+    // s3 never ended, and without idleBefore stays whatever its age.
+    expect(await store.getSession('s3')).not.toBeNull();
+    expect(await store.deleteEndedBefore(at(20))).toBe(0);
+  });
+
+  it('with idleBefore, also deletes the sessions never ended and idle since before it', async () => {
+    await store.createSession(newSession('s2'));
+    now = at(30);
+    await store.appendEvents('s2', [transcript('still here')]);
+
+    expect(await store.deleteEndedBefore(at(0), at(30))).toBe(1);
+    expect(await store.getSession('s1')).toBeNull();
+    expect(await store.getSession('s2')).not.toBeNull();
+  });
+
+  it('deletes more sessions than one batch holds', async () => {
+    const ids = Array.from({ length: 120 }, (_, index) => `old-${index}`);
+    for (const id of ids) {
+      await store.createSession(newSession(id));
+      await end(id);
+    }
+
+    expect(await store.deleteEndedBefore(at(1))).toBe(120);
+    expect(await store.countSessions(at(-1))).toStrictEqual({ open: 1, live: 0 });
+  });
 });
 
 describe('subscribe', () => {
@@ -233,54 +333,21 @@ describe('subscribe', () => {
   });
 });
 
-describe('the database file', () => {
-  it('uses write-ahead logging', async () => {
-    await store.appendEvents('s1', [transcript('a')]);
-    expect(existsSync(join(dataDir, 'sessions.db-wal'))).toBe(true);
-  });
-
+describe('close', () => {
   it('keeps sessions and events across close and reopen', async () => {
+    now = at(2);
     await store.appendEvents('s1', [
       { event_type: 'session_started', room_name: 'session-s1', timestamp: at(1) },
       transcript('before restart', 2),
     ]);
     const before = await store.readEvents('s1', 0, 10);
     await store.close();
+    now = at(3);
 
-    store = await openSqliteStore({ dataDir });
+    store = await openStore();
     expect(await store.readEvents('s1', 0, 10)).toStrictEqual(before);
     expect(await store.getSession('s1')).toMatchObject({ live: true, lastActivityAt: at(2) });
     expect((await store.appendEvents('s1', [transcript('after', 3)]))[0]?.seq).toBe(3);
-  });
-
-  it('refuses a file another process has open, and opens it once that process is killed', async () => {
-    await store.close();
-    const storeModule = fileURLToPath(new URL('./sqlite.ts', import.meta.url));
-    const script = `
-      const { openSqliteStore } = await import(${JSON.stringify(storeModule)});
-      const store = await openSqliteStore({ dataDir: ${JSON.stringify(dataDir)} });
-      await store.appendEvents('s1', [${JSON.stringify(transcript('last words'))}]);
-      console.log('appended');
-      setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
-    await new Promise<void>((resolve, reject) => {
-      child.stdout.on('data', (chunk: Buffer) => chunk.includes('appended') && resolve());
-      child.on('exit', (code) => reject(new Error(`child exited with ${code}`)));
-    });
-    await expect(openSqliteStore({ dataDir })).rejects.toThrow(`in use by process ${child.pid}`);
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    expect(existsSync(join(dataDir, 'sessions.db.lock'))).toBe(true);
-
-    store = await openSqliteStore({ dataDir });
-    const events = await store.readEvents('s1', 0, 10);
-    expect(events.map((event) => 'text' in event && event.text)).toStrictEqual(['last words']);
-  });
-
-  it('refuses a second open of the same file while the first is open', async () => {
-    await expect(openSqliteStore({ dataDir })).rejects.toThrow(/already open/);
-    expect(await store.isHealthy()).toBe(true);
   });
 
   it('is healthy while open and not after close', async () => {

@@ -13,8 +13,12 @@ export interface SessionRecord {
   username: string | null;
   instructions: string | null;
   createdAt: string;
+  /** When the store last appended to the session's log (its creation before that), by its clock. */
   lastActivityAt: string;
-  /** Set once the session has ended (session_ended); an ended session takes no new call. */
+  /**
+   * When the store appended the session's `session_ended`, by its clock; an ended session takes no
+   * new call.
+   */
   endedAt: string | null;
   /** The latest turn state, from the last state_change. */
   state: TurnState;
@@ -58,7 +62,8 @@ export interface SessionStore {
   getSession(sessionId: string): Promise<SessionRecord | null>;
   /**
    * Appends events in order, numbering them from the session's last seq + 1, updates the
-   * session's state, live flag and activity time, and hands them to subscribers. Atomic. Nothing
+   * session's state, live flag and activity time (the store's clock at the append, not the events'
+   * timestamps), and hands them to subscribers. Atomic. Nothing
    * is appended after the session's `session_ended` (see `acceptedEvents`); answers what was.
    */
   appendEvents(sessionId: string, events: TimedEventBody[]): Promise<SessionEvent[]>;
@@ -70,11 +75,26 @@ export interface SessionStore {
    */
   readConversation(sessionId: string, last?: number): Promise<ConversationItem[]>;
   /**
+   * A page of the transcript: its `conversation_item` events with seq > afterSeq, in order, at
+   * most `limit`, read without the rest of the log.
+   */
+  readConversationAfter(
+    sessionId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<ConversationItem[]>;
+  /**
    * How many sessions are open: not ended, and active after `activeSince` (ISO 8601; a session
    * idle since before it has expired, though nothing has ended it yet), and how many of them have
    * an agent in a call.
    */
   countSessions(activeSince: string): Promise<{ open: number; live: number }>;
+  /**
+   * Deletes the sessions, and their events, that ended before `endedBefore` (ISO 8601) and, when
+   * `idleBefore` is given, those never ended with no activity since it (expired long ago: expiry
+   * ends a session only when someone next uses it). Answers how many it deleted.
+   */
+  deleteEndedBefore(endedBefore: string, idleBefore?: string): Promise<number>;
   /** Calls `listener` with every batch appended from now on; returns the unsubscribe function. */
   subscribe(sessionId: string, listener: EventListener): () => void;
   /** A cheap real query, for /health. */
