@@ -38,6 +38,8 @@ export const apiConfigSchema = livekitSchema
     CHAT_HISTORY_MESSAGES: env.integer(20, 0, 1000),
     /** A session with no activity for this long has expired. */
     SESSION_IDLE_TIMEOUT_S: env.integer(1800, 60, 30 * 86_400),
+    /** Days an ended (or expired) session and its event log are kept; 0: for ever. */
+    SESSION_RETENTION_DAYS: env.integer(30, 0, 36_500),
     /** Lifetime of a participant token; clients refresh it through /token. */
     PARTICIPANT_TOKEN_TTL_S: env.integer(900, 60, 86_400),
     /** Lifetime of a session token (the key to a session's events, transcript and chat). */

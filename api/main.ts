@@ -12,6 +12,7 @@ import { apiConfigSchema } from './config.js';
 import { createLivekitGateway } from './livekit.js';
 import { requestLogFields } from './middleware/request-id.js';
 import { createSessionTokens } from './session-tokens.js';
+import { startRetentionSweep } from './store/retention.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { createVoiceMessages } from './voice/messages.js';
 import { createVoiceReplies } from './voice/replies.js';
@@ -25,6 +26,12 @@ const logger = pino(
   process.stdout,
 );
 const store = await openSqliteStore({ dataDir: config.DATA_DIR, log: logger });
+startRetentionSweep({
+  store,
+  log: logger,
+  retentionDays: config.SESSION_RETENTION_DAYS,
+  idleTimeoutS: config.SESSION_IDLE_TIMEOUT_S,
+});
 
 const voiceReplies = createVoiceReplies({
   dir: join(config.DATA_DIR, 'voice'),

@@ -53,7 +53,19 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'info',
       PARTICIPANT_TOKEN_TTL_S: 900,
       SESSION_TOKEN_TTL_S: 14_400,
+      SESSION_RETENTION_DAYS: 30,
     });
+  });
+
+  it('takes SESSION_RETENTION_DAYS from 0 (for ever) and refuses what is not a day count', () => {
+    expect(loadConfig(apiConfigSchema, { SESSION_RETENTION_DAYS: '0' })).toMatchObject({
+      SESSION_RETENTION_DAYS: 0,
+    });
+    for (const value of ['-1', '1.5', 'a month']) {
+      expect(() => loadConfig(apiConfigSchema, { SESSION_RETENTION_DAYS: value })).toThrow(
+        /^Invalid configuration: SESSION_RETENTION_DAYS: /,
+      );
+    }
   });
 
   it('treats empty and blank values as unset, as a copied .env file has them', () => {
