@@ -286,8 +286,43 @@ export const transcriptItemSchema = z.object({
 export const transcriptResponseSchema = z.object({
   sessionId: z.string(),
   items: z.array(transcriptItemSchema),
+  nextAfter: z
+    .number()
+    .int()
+    .meta({
+      description:
+        'The cursor after this page, for `?after=`: the event seq of its last item (the `after` ' +
+        'asked for when the page is empty); also where a client polls for newer items',
+    }),
+  hasMore: z.boolean().meta({ description: 'More items follow this page already' }),
 });
 export type TranscriptResponse = z.infer<typeof transcriptResponseSchema>;
+
+export const TRANSCRIPT_PAGE_DEFAULT = 200;
+export const TRANSCRIPT_PAGE_MAX = 1000;
+const wholeNumber = z
+  .string()
+  .regex(/^\d{1,15}$/, 'must be a whole number')
+  .transform(Number);
+
+/** `GET /api/sessions/:id/transcript` pages through the items by their `seq` in the event log. */
+export const transcriptQuerySchema = z.object({
+  after: wholeNumber.optional().meta({
+    description:
+      "Items after this event seq: a page's `nextAfter` (0, the default: from the first item)",
+  }),
+  limit: wholeNumber
+    .pipe(
+      z
+        .number()
+        .min(1, 'must be at least 1')
+        .max(TRANSCRIPT_PAGE_MAX, `must be at most ${TRANSCRIPT_PAGE_MAX}`),
+    )
+    .optional()
+    .meta({
+      description: `Items per page, at most ${TRANSCRIPT_PAGE_MAX} (default ${TRANSCRIPT_PAGE_DEFAULT})`,
+    }),
+});
 
 /* --------------------------------------------------------------------------------------------
  * Text chat (POST /api/chat): JSON, or the multipart form existing clients send.

@@ -1,6 +1,7 @@
 /**
  * `GET /api/sessions/:id/transcript`: the conversation items of the session's event log, in order,
- * and nothing else from it. Who may read it is checked in api/session-auth.test.ts.
+ * and nothing else from it, in pages (`?after=`, `?limit=`). Who may read it is checked in
+ * api/session-auth.test.ts.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import type {
@@ -11,6 +12,7 @@ import type {
 import {
   buildTestApp,
   createSession,
+  errorShape,
   openTestStore,
   type TestApp,
   timeAt,
@@ -20,12 +22,27 @@ import {
 const { store, remove: removeStore } = await openTestStore();
 afterAll(removeStore);
 
-async function getTranscript(app: TestApp, session: CreateSessionResponse) {
-  const response = await app.request(`/api/sessions/${session.sessionId}/transcript`, {
+const requestTranscript = (app: TestApp, session: CreateSessionResponse, query = '') =>
+  app.request(`/api/sessions/${session.sessionId}/transcript${query}`, {
     headers: { authorization: `Bearer ${session.sessionToken}` },
   });
+
+async function getTranscript(app: TestApp, session: CreateSessionResponse, query = '') {
+  const response = await requestTranscript(app, session, query);
   expect(response.status).toBe(200);
   return (await response.json()) as TranscriptResponse;
+}
+
+/** Every page from the start, following `nextAfter` while `hasMore`. */
+async function getAllPages(app: TestApp, session: CreateSessionResponse, limit?: number) {
+  const pages: TranscriptResponse[] = [];
+  let after = 0;
+  do {
+    const query = `?after=${after}${limit === undefined ? '' : `&limit=${limit}`}`;
+    pages.push(await getTranscript(app, session, query));
+    after = pages.at(-1)?.nextAfter ?? 0;
+  } while (pages.at(-1)?.hasMore);
+  return pages;
 }
 
 const said = (itemId: string, second = 0): TimedEventBody => ({
@@ -48,6 +65,8 @@ describe('GET /api/sessions/:id/transcript', () => {
     expect(await getTranscript(app, session)).toStrictEqual({
       sessionId: session.sessionId,
       items: [],
+      nextAfter: 0,
+      hasMore: false,
     });
   });
 
@@ -120,6 +139,9 @@ describe('GET /api/sessions/:id/transcript', () => {
         { item_id: 'a1', role: 'assistant', text: 'Hello!', source: 'voice', timestamp: timeAt(7) },
         { item_id: 'u2', role: 'user', text: 'Typed.', source: 'text', timestamp: timeAt(9) },
       ],
+      // u2 is event 10 of the log.
+      nextAfter: 10,
+      hasMore: false,
     });
   });
 
@@ -135,12 +157,13 @@ describe('GET /api/sessions/:id/transcript', () => {
     ]);
   });
 
-  // The log is read in pages of 1000 events: these put page ends on an item and on the log's end.
   it.each([
-    ['exactly one page', 1000],
-    ['a page and one more', 1001],
-    ['several pages', 2345],
-  ])('lists every item of a log of %s', async (_, count) => {
+    ['one page of the default size', 200, undefined, [200]],
+    ['the default size and one more', 201, undefined, [200, 1]],
+    ['exactly one page of the largest size', 1000, 1000, [1000]],
+    ['several pages of the largest size', 2345, 1000, [1000, 1000, 345]],
+    ['pages of 1', 3, 1, [1, 1, 1]],
+  ])('pages through a transcript of %s', async (_, count, limit, pageSizes) => {
     const { app } = buildTestApp({ store });
     const session = await createSession(app);
     const itemIds = Array.from({ length: count }, (__, index) => `item-${index + 1}`);
@@ -149,11 +172,16 @@ describe('GET /api/sessions/:id/transcript', () => {
       itemIds.map((itemId) => said(itemId)),
     );
 
-    const { items } = await getTranscript(app, session);
-    expect(items.map((item) => item.item_id)).toStrictEqual(itemIds);
+    const pages = await getAllPages(app, session, limit);
+    expect(pages.map((page) => page.items.length)).toStrictEqual(pageSizes);
+    expect(pages.flatMap((page) => page.items.map((item) => item.item_id))).toStrictEqual(itemIds);
+    // The items are the whole log here: each page's cursor is the seq of its last item.
+    expect(pages.map((page) => page.nextAfter)).toStrictEqual(
+      pageSizes.map((_size, index) => pageSizes.slice(0, index + 1).reduce((a, b) => a + b)),
+    );
   });
 
-  it('lists the items of a log where other events fill the page ends', async () => {
+  it('counts the cursor in event seqs, so other events between items move it on', async () => {
     const { app } = buildTestApp({ store });
     const session = await createSession(app);
     const state: TimedEventBody = {
@@ -162,20 +190,67 @@ describe('GET /api/sessions/:id/transcript', () => {
       previous_state: 'agentSpeaking',
       timestamp: timeAt(0),
     };
-    // Items at seq 999 and 1002: the first page ends on a non-item, the second starts on one.
+    // Items at seq 3, 6 and 9.
     await store.appendEvents(session.sessionId, [
-      ...Array.from({ length: 998 }, () => state),
-      said('before-the-page-end'),
+      ...[1, 2, 3].flatMap((n) => [state, state, said(`item-${n}`)]),
       state,
-      state,
-      said('after-the-page-end'),
-      ...Array.from({ length: 1000 }, () => state),
     ]);
 
-    const { items } = await getTranscript(app, session);
-    expect(items.map((item) => item.item_id)).toStrictEqual([
-      'before-the-page-end',
-      'after-the-page-end',
+    const first = await getTranscript(app, session, '?limit=2');
+    expect(first).toMatchObject({ nextAfter: 6, hasMore: true });
+    expect(first.items.map((item) => item.item_id)).toStrictEqual(['item-1', 'item-2']);
+    const second = await getTranscript(app, session, '?after=6&limit=2');
+    expect(second).toMatchObject({ nextAfter: 9, hasMore: false });
+    expect(second.items.map((item) => item.item_id)).toStrictEqual(['item-3']);
+    expect(await getTranscript(app, session, '?after=4')).toMatchObject({ nextAfter: 9 });
+  });
+
+  it('answers an empty page at the end that keeps the cursor, and items added later after it', async () => {
+    const { app } = buildTestApp({ store });
+    const session = await createSession(app);
+    await store.appendEvents(session.sessionId, [said('first')]);
+    const { nextAfter } = await getTranscript(app, session);
+
+    expect(await getTranscript(app, session, `?after=${nextAfter}`)).toStrictEqual({
+      sessionId: session.sessionId,
+      items: [],
+      nextAfter,
+      hasMore: false,
+    });
+    await store.appendEvents(session.sessionId, [said('later')]);
+    const polled = await getTranscript(app, session, `?after=${nextAfter}`);
+    expect(polled.items.map((item) => item.item_id)).toStrictEqual(['later']);
+  });
+
+  it.each([
+    ['?after=-1', 'after: must be a whole number'],
+    ['?after=abc', 'after: must be a whole number'],
+    ['?after=1e3', 'after: must be a whole number'],
+    ['?after=', 'after: must be a whole number'],
+    ['?limit=0', 'limit: must be at least 1'],
+    ['?limit=1001', 'limit: must be at most 1000'],
+    ['?limit=2.5', 'limit: must be a whole number'],
+  ])('refuses %s with 400 invalid_request', async (query, message) => {
+    const { app } = buildTestApp({ store });
+    const session = await createSession(app);
+
+    const response = await requestTranscript(app, session, query);
+    expect(response.status).toBe(400);
+    expect(await response.json()).toStrictEqual(errorShape('invalid_request', message));
+  });
+
+  it('is documented with its page parameters and cursor fields', async () => {
+    const { app } = buildTestApp({ store });
+    const document = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, { get: { parameters: { name: string; in: string }[] } }>;
+      components?: unknown;
+    };
+    const route = document.paths['/api/sessions/{id}/transcript']?.get;
+    expect(route?.parameters.filter((p) => p.in === 'query').map((p) => p.name)).toStrictEqual([
+      'after',
+      'limit',
     ]);
+    expect(JSON.stringify(route)).toContain('nextAfter');
+    expect(JSON.stringify(route)).toContain('hasMore');
   });
 });

@@ -1,9 +1,14 @@
 /**
  * `GET /api/sessions/:id/transcript`: the conversation so far, built from the event log's
- * `conversation_item` events (the log is the single source of truth for the transcript).
+ * `conversation_item` events (the log is the single source of truth for the transcript), a page
+ * at a time. The cursor is an item's `seq` in the log: stable, and it needs no state in the API.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import { transcriptResponseSchema } from '../../common/protocol.js';
+import {
+  TRANSCRIPT_PAGE_DEFAULT,
+  transcriptQuerySchema,
+  transcriptResponseSchema,
+} from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { errorResponse } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
@@ -13,12 +18,20 @@ const transcriptRoute = createRoute({
   method: 'get',
   path: '/api/sessions/{id}/transcript',
   summary: 'The conversation so far: every user and assistant message, spoken or typed',
-  request: { params: z.object({ id: z.string().min(1).max(64) }) },
+  description:
+    `A page of at most \`limit\` messages (${TRANSCRIPT_PAGE_DEFAULT} by default) after ` +
+    '`after`. `hasMore`: more follow; the next page is at `?after=<nextAfter>`, which is also ' +
+    'where messages added later appear.',
+  request: {
+    params: z.object({ id: z.string().min(1).max(64) }),
+    query: transcriptQuerySchema,
+  },
   responses: {
     200: {
       description: 'The transcript',
       content: { 'application/json': { schema: transcriptResponseSchema } },
     },
+    400: errorResponse('`after` or `limit` is not valid'),
     401: errorResponse('No session token, or not a valid one'),
     403: errorResponse('The session token is for another session'),
     404: errorResponse('Unknown session'),
@@ -29,15 +42,20 @@ export function transcriptRoutes({ store, sessionTokens }: AppDeps) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use('/api/sessions/:id/transcript', requireSessionToken(sessionTokens));
   app.openapi(transcriptRoute, async (c) => {
+    const { after = 0, limit = TRANSCRIPT_PAGE_DEFAULT } = c.req.valid('query');
     const { sessionId } = await loadSession(store, c.req.valid('param').id);
-    const items = (await store.readConversation(sessionId)).map((item) => ({
+    // One item more than the page tells whether more follow, without counting the rest.
+    const read = await store.readConversationAfter(sessionId, after, limit + 1);
+    const page = read.slice(0, limit);
+    const items = page.map((item) => ({
       item_id: item.item_id,
       role: item.role,
       text: item.text,
       source: item.source,
       timestamp: item.timestamp,
     }));
-    return c.json({ sessionId, items }, 200);
+    const nextAfter = page.at(-1)?.seq ?? after;
+    return c.json({ sessionId, items, nextAfter, hasMore: read.length > limit }, 200);
   });
   return app;
 }
