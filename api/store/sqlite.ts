@@ -79,15 +79,17 @@ export async function openSqliteStore({
       `SELECT seq, event_type, timestamp, body FROM events
        WHERE session_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     ),
+    // Transcript reads name their index: left to itself, the planner walks the session's whole
+    // log by primary key and filters it (SQLite 3.53, without ANALYZE statistics).
     // The last `limit` items (all of them for a negative limit), in order.
     readLastItems: db.prepare(
       `SELECT * FROM (
-         SELECT seq, event_type, timestamp, body FROM events
+         SELECT seq, event_type, timestamp, body FROM events INDEXED BY events_by_type
          WHERE session_id = ? AND event_type = 'conversation_item' ORDER BY seq DESC LIMIT ?
        ) ORDER BY seq`,
     ),
     readItemsAfter: db.prepare(
-      `SELECT seq, event_type, timestamp, body FROM events
+      `SELECT seq, event_type, timestamp, body FROM events INDEXED BY events_by_type
        WHERE session_id = ? AND event_type = 'conversation_item' AND seq > ? ORDER BY seq LIMIT ?`,
     ),
     // Events go with their session (ON DELETE CASCADE). A NULL idleBefore matches no open session.
