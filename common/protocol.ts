@@ -116,7 +116,21 @@ export const errorBodySchema = z.object({
 });
 export type ErrorBody = z.infer<typeof errorBodySchema>;
 
-const shortText = z.string().trim().min(1).max(128);
+/** The error body of an answer that can carry only these codes (the document's enum). */
+export const errorBodySchemaFor = (codes: readonly [string, ...string[]]) =>
+  z.object({
+    error: z.object({ code: z.enum(codes), message: z.string() }),
+    timestamp: z.string(),
+  });
+
+/**
+ * Text that must not be blank. The checks come before the trim, on what the client sent, so the
+ * JSON Schema of the document (maxLength, a non-blank pattern) says exactly what is accepted.
+ */
+const nonBlank = (maxChars: number, blank = 'must not be blank', tooLong?: string) =>
+  z.string().max(maxChars, tooLong).regex(/\S/, blank).trim();
+
+const shortText = nonBlank(128);
 
 export const createSessionRequestSchema = z
   .object({
@@ -329,16 +343,22 @@ export const transcriptQuerySchema = z.object({
  * ------------------------------------------------------------------------------------------ */
 
 export const CHAT_MESSAGE_MAX_CHARS = 4000;
-const chatMessage = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(CHAT_MESSAGE_MAX_CHARS, `must be at most ${CHAT_MESSAGE_MAX_CHARS} characters`);
-const sessionIdField = z.string().trim().min(1).max(64);
+const chatMessage = nonBlank(
+  CHAT_MESSAGE_MAX_CHARS,
+  'must not be empty',
+  `must be at most ${CHAT_MESSAGE_MAX_CHARS} characters`,
+);
+const sessionIdField = nonBlank(64);
 
-/** Forms send empty fields for values left out. */
+/**
+ * Forms send empty fields for values left out: an empty field is one left out. Written as a union
+ * with '' (not a preprocess) so the document says that an empty field is accepted.
+ */
 const formField = <T extends z.ZodType>(schema: T) =>
-  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
+  z
+    .union([z.literal(''), schema])
+    .optional()
+    .transform((value) => (value === '' ? undefined : (value as z.output<T> | undefined)));
 
 export const chatJsonRequestSchema = z
   .object({
@@ -352,25 +372,34 @@ export const chatJsonRequestSchema = z
   })
   .strict();
 
-export const chatFormRequestSchema = z.discriminatedUnion('type', [
-  z.object({
-    type: z.literal('text'),
-    message: chatMessage,
-    sessionId: formField(sessionIdField),
-    userId: formField(shortText),
-    username: formField(shortText),
-    stream: formField(z.enum(['true', 'false'])),
-  }),
-  z.object({
-    type: z.literal('voice'),
-    audio: z.instanceof(File, { message: 'a voice message needs an audio file' }),
-    message: formField(z.string().max(CHAT_MESSAGE_MAX_CHARS)),
-    sessionId: formField(sessionIdField),
-    userId: formField(shortText),
-    username: formField(shortText),
-    stream: formField(z.enum(['true', 'false'])),
-  }),
-]);
+/** The form: `type` says text (the default, for clients that send none) or voice. */
+export const chatFormRequestSchema = z.discriminatedUnion(
+  'type',
+  [
+    z.object({
+      type: z.literal('text').default('text'),
+      message: chatMessage,
+      sessionId: formField(sessionIdField),
+      userId: formField(shortText),
+      username: formField(shortText),
+      stream: formField(z.enum(['true', 'false'])),
+    }),
+    z.object({
+      type: z.literal('voice'),
+      audio: z
+        .instanceof(File, { message: 'a voice message needs an audio file' })
+        // What the file is in the document: JSON Schema has no File.
+        .meta({ type: 'string', format: 'binary' }),
+      message: formField(z.string().max(CHAT_MESSAGE_MAX_CHARS)),
+      sessionId: formField(sessionIdField),
+      userId: formField(shortText),
+      username: formField(shortText),
+      stream: formField(z.enum(['true', 'false'])),
+    }),
+  ],
+  // The text form's default would otherwise show as a third value, 'undefined'.
+  { error: "Invalid discriminator value. Expected 'text' | 'voice'" },
+);
 
 export const chatResponseSchema = z.object({
   /** The assistant's reply. */

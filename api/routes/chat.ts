@@ -19,7 +19,7 @@ import { checkApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
 import { answer } from '../chat/conversation.js';
 import { ApiError, apiError, errorBody } from '../errors.js';
-import { errorResponse } from '../openapi.js';
+import { errorResponse, unknownSessionError } from '../openapi.js';
 import { checkSessionToken } from '../session-auth.js';
 import { continueSession, openSession } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
@@ -46,7 +46,7 @@ async function readChatRequest(c: Context): Promise<ChatRequest> {
     const form = await c.req.parseBody().catch(() => {
       throw apiError(400, 'invalid_request', 'The form could not be read.');
     });
-    const parsed = chatFormRequestSchema.safeParse({ type: 'text', ...form });
+    const parsed = chatFormRequestSchema.safeParse(form);
     if (!parsed.success) throw validationError(parsed.error);
     return parsed.data;
   }
@@ -58,18 +58,10 @@ const wantsStream = (c: Context, request: ChatRequest) =>
   request.stream === 'true' ||
   (c.req.header('accept') ?? '').includes('text/event-stream');
 
-/** The form as OpenAPI can describe it (a file is a binary string there). */
-const chatFormDoc = z.object({
-  type: z.enum(['text', 'voice']),
-  message: z.string().optional(),
-  sessionId: z.string().optional(),
-  userId: z.string().optional(),
-  username: z.string().optional(),
-  stream: z.enum(['true', 'false']).optional(),
-  audio: z.string().openapi({ type: 'string', format: 'binary' }).optional(),
-});
-
-/** Documented here, parsed by hand: one route, two body forms. */
+/**
+ * Parsed by hand (one route, two body forms), documented with the schemas that parse it, so the
+ * document cannot promise what the parser refuses.
+ */
 const chatRouteDoc = {
   method: 'post',
   path: '/api/chat',
@@ -78,7 +70,8 @@ const chatRouteDoc = {
     body: {
       content: {
         'application/json': { schema: chatJsonRequestSchema },
-        'multipart/form-data': { schema: chatFormDoc },
+        'multipart/form-data': { schema: chatFormRequestSchema },
+        'application/x-www-form-urlencoded': { schema: chatFormRequestSchema },
       },
     },
   },
@@ -90,19 +83,43 @@ const chatRouteDoc = {
         'text/event-stream': { schema: z.string() },
       },
     },
-    400: errorResponse('Invalid message, form or audio'),
-    401: errorResponse('Missing or invalid session token (or API key for a new session)'),
-    403: errorResponse('The session token is for another session'),
-    404: errorResponse('Unknown session'),
-    409: errorResponse('The session has ended'),
-    413: errorResponse('Audio or body too large'),
-    415: errorResponse('Neither JSON nor a form, or audio of an unsupported format'),
-    422: errorResponse('Audio too long, or no speech in it'),
+    400: errorResponse('Invalid message, form or audio', [
+      'invalid_request',
+      'audio_required',
+      'audio_unreadable',
+    ]),
+    401: errorResponse('Missing or invalid session token (or API key for a new session)', [
+      'session_token_required',
+      'invalid_session_token',
+      'api_key_required',
+      'invalid_api_key',
+    ]),
+    403: errorResponse('The session token is for another session', ['forbidden']),
+    404: unknownSessionError,
+    409: errorResponse('The session has ended or expired', ['session_ended', 'session_expired']),
+    413: errorResponse('Audio or body too large', ['audio_too_large', 'request_too_large']),
+    415: errorResponse('Neither JSON nor a form, or audio of an unsupported format', [
+      'unsupported_media_type',
+      'unsupported_audio',
+    ]),
+    422: errorResponse('Audio too long, or no speech in it', ['audio_too_long', 'no_speech']),
     429: errorResponse(
-      'Too many messages from this client or in this session (`rate_limited`, with Retry-After), or too many open sessions',
+      'Too many messages from this client or in this session (with Retry-After), or too many open sessions',
+      ['rate_limited', 'too_many_open_sessions'],
     ),
-    502: errorResponse('A provider rejected the request'),
-    503: errorResponse('A provider (LLM, STT, TTS) is unavailable'),
+    502: errorResponse('A provider rejected the request', [
+      'llm_request_rejected',
+      'stt_request_rejected',
+      'tts_request_rejected',
+    ]),
+    503: errorResponse('A provider (LLM, STT, TTS) or LiveKit is unavailable, or not configured', [
+      'llm_unavailable',
+      'stt_unavailable',
+      'tts_unavailable',
+      'provider_not_configured',
+      'livekit_unavailable',
+    ]),
+    504: errorResponse('The agent of the live call did not answer in time', ['agent_timeout']),
   },
 } as const;
 

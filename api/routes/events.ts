@@ -7,7 +7,7 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
-import { errorResponse } from '../openapi.js';
+import { errorResponse, sessionTokenErrors, unknownSessionError } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import { validationHook } from '../validation.js';
 import { followSession } from './event-stream.js';
@@ -36,10 +36,11 @@ const eventsRoute = createRoute({
       description: 'The event stream: `id: <seq>`, `event: <event_type>`, `data: <event JSON>`',
       content: { 'text/event-stream': { schema: z.string() } },
     },
-    400: errorResponse('Last-Event-ID is not a sequence number'),
-    401: errorResponse('No session token, or not a valid one'),
-    403: errorResponse('The session token is for another session'),
-    404: errorResponse('Unknown session'),
+    400: errorResponse('Last-Event-ID is not a sequence number, or the id not a session id', [
+      'invalid_request',
+    ]),
+    ...sessionTokenErrors,
+    404: unknownSessionError,
   },
 });
 

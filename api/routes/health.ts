@@ -6,6 +6,7 @@ import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { describeProviders } from '../../common/config.js';
 import { healthResponseSchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
+import { errorResponse } from '../openapi.js';
 import { cacheUpstream } from '../upstream-cache.js';
 
 const LIVEKIT_CHECK_TIMEOUT_MS = 2000;
@@ -23,6 +24,7 @@ const healthRoute = createRoute({
       description: 'OK or degraded',
       content: { 'application/json': { schema: healthResponseSchema } },
     },
+    429: errorResponse('Too many requests from this client (with Retry-After)', ['rate_limited']),
   },
 });
 
@@ -44,19 +46,22 @@ export function healthRoutes({ config, livekit, store, version }: AppDeps) {
       configured,
       ...(model !== undefined && { model }),
     });
-    return c.json({
-      status: reachable && storeHealthy ? ('ok' as const) : ('degraded' as const),
-      livekit: { url: livekit.url, reachable },
-      providers: {
-        stt: stage(providers.stt),
-        llm: stage(providers.llm),
-        tts: stage(providers.tts),
+    return c.json(
+      {
+        status: reachable && storeHealthy ? ('ok' as const) : ('degraded' as const),
+        livekit: { url: livekit.url, reachable },
+        providers: {
+          stt: stage(providers.stt),
+          llm: stage(providers.llm),
+          tts: stage(providers.tts),
+        },
+        store: storeHealthy ? store.kind : `${store.kind} (unavailable)`,
+        version,
+        uptime_s: Math.round((Date.now() - startedAt) / 1000),
+        timestamp: new Date().toISOString(),
       },
-      store: storeHealthy ? store.kind : `${store.kind} (unavailable)`,
-      version,
-      uptime_s: Math.round((Date.now() - startedAt) / 1000),
-      timestamp: new Date().toISOString(),
-    });
+      200,
+    );
   });
   return app;
 }

@@ -8,9 +8,11 @@ import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { historyResponseSchema, ingestRequestSchema } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
 import { apiError } from '../errors.js';
-import { errorResponse } from '../openapi.js';
+import { errorResponse, invalidIdError, unknownSessionError } from '../openapi.js';
 import { bearerToken, loadSession } from '../session-auth.js';
 import { validationHook } from '../validation.js';
+
+const noIngestToken = errorResponse('No valid ingest token', ['invalid_ingest_token']);
 
 const historyRoute = createRoute({
   method: 'get',
@@ -22,8 +24,9 @@ const historyRoute = createRoute({
       description: 'History',
       content: { 'application/json': { schema: historyResponseSchema } },
     },
-    401: errorResponse('No valid ingest token'),
-    404: errorResponse('Unknown session'),
+    400: invalidIdError,
+    401: noIngestToken,
+    404: unknownSessionError,
   },
 });
 
@@ -42,9 +45,11 @@ const ingestRoute = createRoute({
         'application/json': { schema: z.object({ appended: z.number(), last_seq: z.number() }) },
       },
     },
-    401: errorResponse('No valid ingest token'),
-    404: errorResponse('Unknown session'),
-    413: errorResponse('Batch over 4 MiB'),
+    400: errorResponse('Invalid batch', ['invalid_request']),
+    401: noIngestToken,
+    404: unknownSessionError,
+    413: errorResponse('Batch over 4 MiB', ['request_too_large']),
+    415: errorResponse('A body that is not JSON', ['unsupported_media_type']),
   },
 });
 

@@ -17,7 +17,7 @@ const metricsRoute = createRoute({
       description: 'Prometheus text exposition format',
       content: { 'text/plain': { schema: z.string() } },
     },
-    401: errorResponse('No API key, or not a valid one'),
+    401: errorResponse('No API key, or not a valid one', ['api_key_required', 'invalid_api_key']),
   },
 });
 

@@ -29,8 +29,12 @@ const modelsRoute = createRoute({
         },
       },
     },
-    502: errorResponse('The endpoint refused'),
-    503: errorResponse('The endpoint is unavailable'),
+    429: errorResponse('Too many requests from this client (with Retry-After)', ['rate_limited']),
+    502: errorResponse('The endpoint refused', ['llm_request_rejected']),
+    503: errorResponse('The endpoint is unavailable, or none is configured', [
+      'llm_unavailable',
+      'provider_not_configured',
+    ]),
   },
 });
 

@@ -11,22 +11,21 @@ import {
 } from '../../common/protocol.js';
 import { requireApiKey } from '../api-keys.js';
 import type { AppDeps } from '../app.js';
-import { errorResponse, jsonResponse } from '../openapi.js';
+import {
+  errorResponse,
+  invalidIdError,
+  jsonResponse,
+  sessionTokenErrors,
+  unknownSessionError,
+} from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import { continueSession, openSession, sessionExpiresAt, startCall } from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
 import { validationHook } from '../validation.js';
 
 const json = jsonResponse;
-const errors = {
-  400: errorResponse('Invalid request'),
-  401: errorResponse('Missing or invalid credentials'),
-};
-const sessionErrors = {
-  ...errors,
-  403: errorResponse('The session token is for another session'),
-  404: errorResponse('Unknown session'),
-};
+const sessionErrors = { 400: invalidIdError, ...sessionTokenErrors, 404: unknownSessionError };
+const livekitUnavailable = errorResponse('LiveKit unavailable', ['livekit_unavailable']);
 const idParam = z.object({ id: z.string().min(1).max(64) });
 
 const createSessionRoute = createRoute({
@@ -41,12 +40,18 @@ const createSessionRoute = createRoute({
   },
   responses: {
     201: json('Created', createSessionResponseSchema),
-    ...errors,
-    413: errorResponse('Body over 128 KiB'),
+    400: errorResponse('Invalid body', ['invalid_request']),
+    401: errorResponse('No API key, or not a valid one (when API_KEYS is set)', [
+      'api_key_required',
+      'invalid_api_key',
+    ]),
+    413: errorResponse('Body over 128 KiB', ['request_too_large']),
+    415: errorResponse('A body that is not JSON', ['unsupported_media_type']),
     429: errorResponse(
-      'Too many requests to open sessions (`rate_limited`, with Retry-After), or too many open sessions (`too_many_open_sessions`)',
+      'Too many requests to open sessions (with Retry-After), or too many open sessions',
+      ['rate_limited', 'too_many_open_sessions'],
     ),
-    503: errorResponse('LiveKit unavailable'),
+    503: livekitUnavailable,
   },
 });
 
@@ -67,7 +72,8 @@ const refreshTokenRoute = createRoute({
   responses: {
     200: json('A new participant token', participantTokenResponseSchema),
     ...sessionErrors,
-    409: errorResponse('The session has ended'),
+    409: errorResponse('The session has ended or expired', ['session_ended', 'session_expired']),
+    503: livekitUnavailable,
   },
 });
 

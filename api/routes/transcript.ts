@@ -10,7 +10,7 @@ import {
   transcriptResponseSchema,
 } from '../../common/protocol.js';
 import type { AppDeps } from '../app.js';
-import { errorResponse } from '../openapi.js';
+import { errorResponse, sessionTokenErrors, unknownSessionError } from '../openapi.js';
 import { loadSession, requireSessionToken } from '../session-auth.js';
 import { validationHook } from '../validation.js';
 
@@ -31,10 +31,11 @@ const transcriptRoute = createRoute({
       description: 'The transcript',
       content: { 'application/json': { schema: transcriptResponseSchema } },
     },
-    400: errorResponse('`after` or `limit` is not valid'),
-    401: errorResponse('No session token, or not a valid one'),
-    403: errorResponse('The session token is for another session'),
-    404: errorResponse('Unknown session'),
+    400: errorResponse('The id is not a session id, or `after` or `limit` is not valid', [
+      'invalid_request',
+    ]),
+    ...sessionTokenErrors,
+    404: unknownSessionError,
   },
 });
 

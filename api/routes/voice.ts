@@ -20,13 +20,13 @@ const voiceRoute = createRoute({
   path: '/api/voice/{id}',
   summary:
     'The spoken reply to a voice message (the `audioUrl` of a chat answer), until it expires',
-  // Any string: a malformed id gets the same 404 as an unknown one.
-  request: { params: z.object({ id: z.string() }) },
+  // Any string (an empty one is another path): a malformed id gets the same 404 as an unknown one.
+  request: { params: z.object({ id: z.string().min(1) }) },
   responses: {
     200: audioResponse('The reply audio; its content type says the format (wav, mp3)'),
     206: audioResponse('The requested byte range of the reply audio'),
-    404: errorResponse('Unknown or expired reply'),
-    416: errorResponse('The requested byte range is outside the reply'),
+    404: errorResponse('Unknown or expired reply', ['voice_not_found']),
+    416: errorResponse('The requested byte range is outside the reply', ['range_not_satisfiable']),
   },
 });
 

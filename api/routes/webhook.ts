@@ -21,7 +21,10 @@ const webhookRoute = createRoute({
     'Configure LiveKit with `webhook: {api_key: <LIVEKIT_API_KEY>, urls: [<PUBLIC_URL>/api/livekit/webhook]}`. The body is a LiveKit `WebhookEvent` (`application/webhook+json`).',
   responses: {
     200: jsonResponse('Received', z.object({ received: z.literal(true) })),
-    401: errorResponse('Missing, forged or expired signature, or a body that does not match it'),
+    401: errorResponse('Missing, forged or expired signature, or a body that does not match it', [
+      'invalid_webhook',
+    ]),
+    413: errorResponse('Body over 128 KiB', ['request_too_large']),
   },
 });
 
