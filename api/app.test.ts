@@ -182,7 +182,7 @@ describe('POST /api/sessions', () => {
 describe('unknown routes', () => {
   it.each([
     ['GET', '/api/nothing-here'],
-    ['GET', '/api/sessions'],
+    ['POST', '/api/nothing-here'],
   ])('%s %s answers 404 not_found as JSON', async (method, path) => {
     const { app } = buildApp();
     const response = await app.request(path, { method });

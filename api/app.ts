@@ -1,23 +1,24 @@
 /**
- * Builds the Hono app from its dependencies, so tests call `app.request(...)` without a server.
+ * The composition root of the HTTP side: builds the Hono app from its dependencies (and the
+ * services that live as long as it does), so tests call `app.request(...)` without a server.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
-import type { Logger } from 'pino';
-import type { ChatLlm } from './chat/llm.js';
-import type { ApiConfig } from './config.js';
+import { createCallRecovery } from './call-recovery.js';
+import type { AppDeps } from './deps.js';
 import { apiError, renderError } from './errors.js';
-import type { LivekitGateway } from './livekit.js';
+import { livekitForRequests } from './livekit-requests.js';
 import { createMetrics } from './metrics.js';
 import { bodyLimits, rateLimits } from './middleware/abuse-limits.js';
 import { identifyClient } from './middleware/client.js';
 import { allowedOrigins, cors } from './middleware/cors.js';
+import { methodNotAllowed } from './middleware/method-not-allowed.js';
 import { requestIds } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/secure-headers.js';
 import { chatRoutes } from './routes/chat.js';
 import { docsRoutes } from './routes/docs.js';
-import { type EventStreamOptions, eventRoutes } from './routes/events.js';
+import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { metricsRoutes } from './routes/metrics.js';
@@ -27,33 +28,10 @@ import { transcriptRoutes } from './routes/transcript.js';
 import { voiceRoutes } from './routes/voice.js';
 import { webRoutes } from './routes/web.js';
 import { webhookRoutes } from './routes/webhook.js';
-import type { SessionTokens } from './session-tokens.js';
-import type { SessionStore } from './store/types.js';
-import type { VoiceMessages } from './voice/messages.js';
-import type { VoiceReplies } from './voice/replies.js';
+import { requireSessionToken, SESSION_SCOPE } from './session-auth.js';
 
-export interface AppDeps {
-  config: ApiConfig;
-  livekit: LivekitGateway;
-  sessionTokens: SessionTokens;
-  /** Tokens that let an agent job append to its own session's log. */
-  ingestTokens: SessionTokens;
-  store: SessionStore;
-  /** The LLM text chat uses when no call is live. */
-  chatLlm: ChatLlm;
-  /** Speech in and out for voice messages sent through /api/chat. */
-  voiceMessages: VoiceMessages;
-  /** The spoken replies to voice messages, served at /api/voice/:id. */
-  voiceReplies: VoiceReplies;
-  logger: Logger;
-  version: string;
-  /** Aborted when the server shuts down: open event streams flush, send a retry hint and end. */
-  closing?: AbortSignal;
-  /** Tuning of the SSE feed; tests shorten the heartbeat and the slow-subscriber bound. */
-  eventStream?: EventStreamOptions;
-  /** The built call page, served at `/` when it holds an index.html (not before a build). */
-  webDir?: string;
-}
+// Until routes/health.ts and routes/models.ts import it from deps.ts.
+export type { AppDeps } from './deps.js';
 
 export function createApp(appDeps: AppDeps) {
   const { config } = appDeps;
@@ -61,17 +39,30 @@ export function createApp(appDeps: AppDeps) {
     store: appDeps.store,
     sessionIdleTimeoutS: config.SESSION_IDLE_TIMEOUT_S,
   });
-  const deps = { ...appDeps, store: metrics.observe(appDeps.store) };
+  const deps = {
+    ...appDeps,
+    store: metrics.observe(appDeps.store),
+    livekit: livekitForRequests(appDeps.livekit),
+  };
+  // Lives as long as the app: its watches outlast the webhook requests that start them.
+  const callRecovery = createCallRecovery(
+    { ...deps, livekit: appDeps.livekit },
+    { agentJoinTimeoutMs: config.AGENT_JOIN_TIMEOUT_S * 1000 },
+  );
   const app = new OpenAPIHono();
   app.use(...requestIds({ logger: deps.logger }));
   app.use(metrics.requests);
   app.use(securityHeaders({ livekitUrl: deps.livekit.url, publicUrl: config.PUBLIC_URL }));
   app.use(cors(allowedOrigins(config)));
+  // Before limits and credentials: a wrong method is refused as such, whoever sends it.
+  app.use(methodNotAllowed(() => app.routes));
   app.use(identifyClient({ apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY }));
   for (const [path, limits] of Object.entries(rateLimits(config, deps.sessionTokens))) {
     app.use(path, ...limits);
   }
   app.use(bodyLimits(config));
+  // One guard for the whole session scope, so a route added there cannot be left open.
+  app.use(SESSION_SCOPE, requireSessionToken(deps.sessionTokens));
 
   app.route('/', healthRoutes(deps));
   app.route('/', sessionRoutes(deps));
@@ -81,7 +72,7 @@ export function createApp(appDeps: AppDeps) {
   app.route('/', chatRoutes(deps));
   app.route('/', modelRoutes(deps));
   app.route('/', voiceRoutes(deps));
-  app.route('/', webhookRoutes(deps));
+  app.route('/', webhookRoutes(deps, callRecovery));
   app.route('/', metricsRoutes(deps, metrics));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -288,8 +288,8 @@ const sessionCases: Case[] = [
   {
     name: 'PUT a session (no such method)',
     request: () => send('PUT', sessionPath(f.A.id), bearer(f.A.token)),
-    status: 404,
-    code: 'not_found',
+    status: 405,
+    code: 'method_not_allowed',
   },
 ];
 
@@ -413,10 +413,10 @@ const voiceCases: Case[] = [
 // biome-ignore format: one case per line, read as a table
 const otherCases: Case[] = [
   { name: 'an unknown route', request: () => get('/api/nothing'), status: 404, code: 'not_found', message: 'No such route.' },
-  { name: 'POST /health', request: () => post('/health', '{}'), status: 404, code: 'not_found' },
-  { name: 'DELETE /api/models', request: () => send('DELETE', '/api/models'), status: 404, code: 'not_found' },
+  { name: 'POST /health', request: () => post('/health', '{}'), status: 405, code: 'method_not_allowed' },
+  { name: 'DELETE /api/models', request: () => send('DELETE', '/api/models'), status: 405, code: 'method_not_allowed' },
   { name: 'a dot-dot route out of the voice route', request: () => get('/api/voice/..'), status: 404, code: 'not_found' },
-  { name: 'POST /metrics', request: () => post('/metrics', '{}'), status: 404, code: 'not_found' },
+  { name: 'POST /metrics', request: () => post('/metrics', '{}'), status: 405, code: 'method_not_allowed' },
   { name: 'GET /metrics without an API key (API_KEYS set)', keyed: true, request: () => get('/metrics'), status: 401, code: 'api_key_required' },
   { name: 'GET /metrics with a wrong API key', keyed: true, request: () => get('/metrics', bearer('the-only-keY')), status: 401, code: 'invalid_api_key' },
   { name: "GET /metrics with a session's token", keyed: true, request: () => get('/metrics', bearer(f.A.token)), status: 401, code: 'invalid_api_key' },

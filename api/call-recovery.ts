@@ -8,7 +8,7 @@
  * (routes/webhook.ts); the watches live in this process.
  */
 import type { NoAgentError } from '../common/protocol.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import type { AgentJob } from './livekit.js';
 import { jobMetadata, sessionIdOfRoom } from './session-service.js';
 import type { SessionRecord } from './store/types.js';

@@ -12,13 +12,19 @@ export class ApiError extends HTTPException {
     status: ContentfulStatusCode,
     readonly code: ApiErrorCode,
     message: string,
+    /** What went wrong underneath, for the log only: clients see `code` and `message`. */
+    options: { cause?: unknown } = {},
   ) {
-    super(status, { message });
+    super(status, { message, ...options });
   }
 }
 
-export const apiError = (status: ContentfulStatusCode, code: ApiErrorCode, message: string) =>
-  new ApiError(status, code, message);
+export const apiError = (
+  status: ContentfulStatusCode,
+  code: ApiErrorCode,
+  message: string,
+  options?: { cause?: unknown },
+) => new ApiError(status, code, message, options);
 
 export function errorBody(code: ApiErrorCode, message: string): ErrorBody {
   return { error: { code, message }, timestamp: new Date().toISOString() };

@@ -1,7 +1,7 @@
 /**
  * Who may call a session-scoped route: only the holder of that session's session token, in the
- * Authorization header or as `?token=`. Every route is checked the same way, and a refused call
- * changes nothing.
+ * Authorization header (as `?token=` on the event feed only, for EventSource). Every route is
+ * checked the same way, and a refused call changes nothing.
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import {
@@ -35,6 +35,8 @@ describe.each([
   ['GET', '/transcript'],
   ['GET', '/events'],
 ])('%s /api/sessions/:id%s', (method, suffix) => {
+  /** EventSource cannot set headers: the feed alone takes the token in its URL. */
+  const takesQueryToken = suffix === '/events';
   const call = (app: TestApp, sessionId: string, token?: string, query = '') =>
     app.request(`/api/sessions/${sessionId}${suffix}${query}`, {
       method,
@@ -48,7 +50,7 @@ describe.each([
     await response.body?.cancel();
   });
 
-  it('answers 200 with the session token as ?token= (EventSource cannot set headers)', async () => {
+  it.runIf(takesQueryToken)('answers 200 with the session token as ?token=', async () => {
     const { app, session } = await startSession(store);
     const response = await call(
       app,
@@ -59,6 +61,21 @@ describe.each([
     expect(response.status).toBe(200);
     await response.body?.cancel();
   });
+
+  it.skipIf(takesQueryToken)(
+    'answers 401 session_token_required for the session token as ?token=, and changes nothing',
+    async () => {
+      const { app, livekit, session } = await startSession(store);
+      await expectError(
+        await call(app, session.sessionId, undefined, `?token=${session.sessionToken}`),
+        401,
+        'session_token_required',
+        'This call needs the session token.',
+      );
+      expect(livekit.deletedRooms).toStrictEqual([]);
+      expect(await store.getSession(session.sessionId)).toMatchObject({ endedAt: null });
+    },
+  );
 
   it('answers 401 session_token_required without a token', async () => {
     const { app, session } = await startSession(store);
@@ -89,7 +106,7 @@ describe.each([
     );
   });
 
-  it('answers 401 invalid_session_token for a bad ?token=', async () => {
+  it.runIf(takesQueryToken)('answers 401 invalid_session_token for a bad ?token=', async () => {
     const { app, session } = await startSession(store);
     await expectError(
       await call(app, session.sessionId, undefined, '?token=not-a-token'),

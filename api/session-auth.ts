@@ -1,6 +1,8 @@
 /**
- * Who may touch a session: the holder of its session token (`Authorization: Bearer`, or
- * `?token=` for EventSource, which cannot set headers). Also loads the session for the handler.
+ * Who may touch a session: the holder of its session token, in `Authorization: Bearer`. Only the
+ * event feed also takes it as `?token=`, because EventSource cannot set headers; anywhere else a
+ * token in the URL would only end up in logs, proxies and browser history. One middleware guards
+ * the whole `/api/sessions/:id` scope, so a route added there cannot be left open.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { apiError } from './errors.js';
@@ -10,9 +12,16 @@ import type { SessionRecord, SessionStore } from './store/types.js';
 export const bearerToken = (authorization: string | undefined) =>
   authorization?.match(/^Bearer\s+(.+)$/i)?.[1]?.trim() || undefined;
 
+/** The one route whose client (EventSource) cannot send a header. */
+const EVENT_FEED = /^\/api\/sessions\/[^/]+\/events$/;
+
+const acceptsQueryToken = (c: Context) =>
+  (c.req.method === 'GET' || c.req.method === 'HEAD') && EVENT_FEED.test(c.req.path);
+
 /** The session token a request carries, verified or not. */
 export const presentedSessionToken = (c: Context) =>
-  bearerToken(c.req.header('authorization')) ?? (c.req.query('token')?.trim() || undefined);
+  bearerToken(c.req.header('authorization')) ??
+  (acceptsQueryToken(c) ? c.req.query('token')?.trim() || undefined : undefined);
 
 /** Throws unless the request carries the token of session `sessionId`. */
 export async function checkSessionToken(
@@ -33,7 +42,10 @@ export async function checkSessionToken(
   }
 }
 
-/** For routes under `/api/sessions/:id`. */
+/** The session scope: `/api/sessions/:id` and everything under it (Hono's `/*` matches both). */
+export const SESSION_SCOPE = '/api/sessions/:id/*';
+
+/** For every route of the session scope; it runs before a body is read. */
 export function requireSessionToken(sessionTokens: SessionTokens): MiddlewareHandler {
   return async function requireSessionToken(c, next) {
     await checkSessionToken(sessionTokens, c, c.req.param('id') ?? '');

@@ -1,10 +1,11 @@
 /**
- * Opening sessions and starting their calls, shared by the session routes and text chat (which
- * opens a session without a call). A call is a LiveKit room with the agent dispatched into it.
+ * A session's life: opening it and starting its call (shared by the session routes and text chat,
+ * which opens a session without a call), rejoining the call, and ending it. A call is a LiveKit
+ * room with the agent dispatched into it. Routes validate, call these and render what they return.
  */
 import { randomBytes } from 'node:crypto';
 import type { JobMetadata } from '../common/protocol.js';
-import type { AppDeps } from './app.js';
+import type { AppDeps } from './deps.js';
 import { apiError } from './errors.js';
 import { loadSession } from './session-auth.js';
 import { openSessionLimit, quotaError } from './session-quota.js';
@@ -28,8 +29,14 @@ export interface OpenedSession {
   sessionTokenExpiresAt: Date;
 }
 
+/** What opening, joining and ending a session touch. */
+export type SessionServiceDeps = Pick<
+  AppDeps,
+  'config' | 'store' | 'livekit' | 'sessionTokens' | 'ingestTokens' | 'logger'
+>;
+
 export async function openSession(
-  deps: AppDeps,
+  deps: SessionServiceDeps,
   options: {
     instructions?: string;
     userId?: string;
@@ -64,7 +71,10 @@ export async function openSession(
 }
 
 /** When an idle session expires: `lastActivityAt` plus the idle timeout; never once ended. */
-export function sessionExpiresAt(deps: AppDeps, session: SessionRecord): string | null {
+export function sessionExpiresAt(
+  deps: Pick<AppDeps, 'config'>,
+  session: SessionRecord,
+): string | null {
   if (session.endedAt) return null;
   const idleMs = deps.config.SESSION_IDLE_TIMEOUT_S * 1000;
   return new Date(Date.parse(session.lastActivityAt) + idleMs).toISOString();
@@ -74,7 +84,10 @@ export function sessionExpiresAt(deps: AppDeps, session: SessionRecord): string 
  * The session, for a call that continues its conversation: ended sessions are refused, and one
  * idle past its expiry is ended now (its room deleted, `session_ended` logged) and refused.
  */
-export async function continueSession(deps: AppDeps, sessionId: string): Promise<SessionRecord> {
+export async function continueSession(
+  deps: Pick<AppDeps, 'config' | 'store' | 'livekit'>,
+  sessionId: string,
+): Promise<SessionRecord> {
   const session = await loadSession(deps.store, sessionId);
   if (session.endedAt) throw apiError(409, 'session_ended', 'The session has ended.');
   const expiresAt = sessionExpiresAt(deps, session);
@@ -103,7 +116,7 @@ export async function jobMetadata(
 
 /** Creates the session's room with the agent dispatched into it. */
 export async function startCall(
-  deps: AppDeps,
+  deps: Pick<AppDeps, 'livekit' | 'store' | 'logger' | 'ingestTokens'>,
   session: SessionRecord,
   { endSessionOnFailure }: { endSessionOnFailure: boolean },
 ): Promise<void> {
@@ -121,4 +134,68 @@ export async function startCall(
     }
     throw apiError(503, 'livekit_unavailable', 'The LiveKit server could not create the room.');
   }
+}
+
+export interface ParticipantToken {
+  participantToken: string;
+  /** When the token stops admitting its holder to the room (ISO 8601). */
+  expiresAt: string;
+}
+
+/** A token that admits the session's caller, under the server-chosen identity, to its room. */
+export async function issueParticipantToken(
+  { config, livekit }: Pick<AppDeps, 'config' | 'livekit'>,
+  session: SessionRecord,
+): Promise<ParticipantToken> {
+  const ttlSeconds = config.PARTICIPANT_TOKEN_TTL_S;
+  return {
+    participantToken: await livekit.createParticipantToken({
+      roomName: session.roomName,
+      identity: session.participantIdentity,
+      ...(session.username !== null && { name: session.username }),
+      ttlSeconds,
+    }),
+    expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
+  };
+}
+
+/**
+ * The session and a fresh participant token for its call. A session opened by text chat has no
+ * call yet, and one whose room closed has none any more: joining starts one, with its history.
+ */
+export async function joinCall(
+  deps: SessionServiceDeps,
+  sessionId: string,
+): Promise<{ session: SessionRecord } & ParticipantToken> {
+  const session = await continueSession(deps, sessionId);
+  if (!session.live && !(await deps.livekit.roomExists(session.roomName))) {
+    await startCall(deps, session, { endSessionOnFailure: false });
+  }
+  return { session, ...(await issueParticipantToken(deps, session)) };
+}
+
+/** Ends the conversation (the agent leaves, the room goes) and returns the session as it is now. */
+export async function endSession(
+  { store, livekit, logger }: Pick<AppDeps, 'store' | 'livekit' | 'logger'>,
+  sessionId: string,
+): Promise<SessionRecord> {
+  const session = await loadSession(store, sessionId);
+  if (session.endedAt) return session;
+  // The end is logged before the room goes: while LiveKit answers, a second DELETE, or the agent
+  // reporting its own session_ended as the room closes on it, finds the session already ended
+  // instead of logging a second end.
+  const ended = await store.appendEvents(sessionId, [
+    { event_type: 'session_ended', reason: 'ended_by_client', timestamp: new Date().toISOString() },
+  ]);
+  // Nothing appended: it ended since it was read, by a racing DELETE (which takes the room down)
+  // or by the agent leaving it (and an empty room closes on its own).
+  if (ended.length > 0) {
+    // Deleting the room disconnects everyone in it, the agent included. The session has ended
+    // either way: a room LiveKit cannot delete now empties and closes on its own.
+    await livekit.deleteRoom(session.roomName).catch((error: unknown) => {
+      logger.warn({ err: error, sessionId }, 'room already gone or unreachable');
+    });
+    logger.info({ sessionId }, 'session ended');
+  }
+  return loadSession(store, sessionId);
 }

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SessionEvent } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import type { SessionRecord } from '../store/types.js';
 import { chatMessages } from './history.js';
@@ -26,11 +26,17 @@ const itemId = () => `item_chat_${randomBytes(9).toString('base64url')}`;
 const now = () => new Date().toISOString();
 
 /** Answers `turn` and resolves with the full reply; resolves '' if the client went away. */
-export function answer(deps: AppDeps, turn: TextTurn): Promise<string> {
+/** What answering a text turn touches. */
+export type ConversationDeps = Pick<AppDeps, 'store' | 'chatLlm' | 'config' | 'livekit' | 'logger'>;
+
+export function answer(deps: ConversationDeps, turn: TextTurn): Promise<string> {
   return turn.session.live ? answerThroughAgent(deps, turn) : answerWithLlm(deps, turn);
 }
 
-async function answerWithLlm({ store, chatLlm, config }: AppDeps, turn: TextTurn): Promise<string> {
+async function answerWithLlm(
+  { store, chatLlm, config }: ConversationDeps,
+  turn: TextTurn,
+): Promise<string> {
   const { sessionId, instructions } = turn.session;
   const history = await store.readConversation(sessionId, config.CHAT_HISTORY_MESSAGES);
   await store.appendEvents(sessionId, [
@@ -68,7 +74,7 @@ async function answerWithLlm({ store, chatLlm, config }: AppDeps, turn: TextTurn
  * (with the id given here), then speaks its reply; the reply's `agent_speaking` events are the
  * deltas, its `agent_finished` the end.
  */
-async function answerThroughAgent(deps: AppDeps, turn: TextTurn): Promise<string> {
+async function answerThroughAgent(deps: ConversationDeps, turn: TextTurn): Promise<string> {
   const { store, livekit } = deps;
   const { sessionId, roomName } = turn.session;
   const id = itemId();

@@ -10,24 +10,16 @@ import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import {
-  type ChatResponse,
   chatFormRequestSchema,
   chatJsonRequestSchema,
   chatResponseSchema,
 } from '../../common/protocol.js';
 import { checkApiKey } from '../api-keys.js';
-import type { AppDeps } from '../app.js';
-import { answer } from '../chat/conversation.js';
+import { type ChatRequest, type ChatTurnDeps, startChatTurn } from '../chat/chat-turn.js';
 import { ApiError, apiError, errorBody } from '../errors.js';
 import { errorResponse, unknownSessionError } from '../openapi.js';
 import { checkSessionToken } from '../session-auth.js';
-import { continueSession, openSession } from '../session-service.js';
-import type { SessionRecord } from '../store/types.js';
 import { validationError } from '../validation.js';
-
-type ChatRequest =
-  | (z.infer<typeof chatJsonRequestSchema> & { type: 'text' })
-  | z.infer<typeof chatFormRequestSchema>;
 
 async function readChatRequest(c: Context): Promise<ChatRequest> {
   const contentType = c.req.header('content-type') ?? '';
@@ -123,75 +115,35 @@ const chatRouteDoc = {
   },
 } as const;
 
-export function chatRoutes(deps: AppDeps) {
-  const { config, sessionTokens, voiceMessages, logger } = deps;
+export function chatRoutes(deps: ChatTurnDeps) {
+  const { config, sessionTokens, logger } = deps;
   const requireApiKeyForNewSession = checkApiKey(config.API_KEYS);
   const app = new OpenAPIHono();
   app.openAPIRegistry.registerPath(chatRouteDoc);
 
   app.post('/api/chat', async (c) => {
     const request = await readChatRequest(c);
-    let session: SessionRecord | undefined;
-    if (request.sessionId) {
-      await checkSessionToken(sessionTokens, c, request.sessionId);
-      session = await continueSession(deps, request.sessionId);
-    } else {
-      requireApiKeyForNewSession(c);
-    }
+    // The session is named in the body, so its token is checked once the body is read, with the
+    // same check that guards the `/api/sessions/:id` scope.
+    if (request.sessionId) await checkSessionToken(sessionTokens, c, request.sessionId);
+    else requireApiKeyForNewSession(c);
 
     const signal = c.req.raw.signal;
-    // The reply's audio URL is absolute, like a session's eventsUrl.
-    const baseUrl = config.PUBLIC_URL ?? new URL(c.req.url).origin;
-    // Before a new session is opened, so a refused recording leaves no session behind.
-    const userText =
-      request.type === 'voice'
-        ? await voiceMessages.transcribe(request.audio, signal)
-        : request.message;
-    let sessionToken: string | undefined;
-    if (!session) {
-      const opened = await openSession(deps, {
-        ...('userId' in request && request.userId !== undefined && { userId: request.userId }),
-        ...('username' in request &&
-          request.username !== undefined && { username: request.username }),
-        withCall: false,
-        owner: c.get('client'),
-      });
-      session = opened.session;
-      sessionToken = opened.sessionToken;
-    }
-    const reply = async (onDelta: (text: string) => void): Promise<ChatResponse> => {
-      const message = await answer(deps, {
-        session,
-        text: userText,
-        source: request.type,
-        signal,
-        onDelta,
-      });
-      const audioUrl =
-        request.type === 'voice' && !signal.aborted
-          ? baseUrl + (await voiceMessages.speak(message, signal))
-          : undefined;
-      return {
-        message,
-        type: request.type,
-        sessionId: session.sessionId,
-        transcript: userText,
-        ...(audioUrl !== undefined && { audioUrl }),
-        ...(sessionToken !== undefined && { sessionToken }),
-      };
-    };
-
-    if (!wantsStream(c, request)) return c.json(await reply(() => {}), 200);
+    const turn = await startChatTurn(deps, request, {
+      owner: c.get('client'),
+      signal,
+      baseUrl: config.PUBLIC_URL ?? new URL(c.req.url).origin,
+    });
+    if (!wantsStream(c, request)) return c.json(await turn.reply(() => {}), 200);
     return streamSSE(c, async (stream: SSEStreamingApi) => {
       try {
-        const done = await reply((text) => {
+        const done = await turn.reply((text) => {
           void stream.writeSSE({ event: 'delta', data: JSON.stringify({ text }) });
         });
         if (!signal.aborted) await stream.writeSSE({ event: 'done', data: JSON.stringify(done) });
       } catch (error) {
         const known = error instanceof ApiError ? error : undefined;
-        if (!known)
-          logger.error({ err: error, sessionId: session.sessionId }, 'chat stream failed');
+        if (!known) logger.error({ err: error, sessionId: turn.sessionId }, 'chat stream failed');
         const body = errorBody(
           known?.code ?? 'internal_error',
           known?.message ?? 'Internal server error',

@@ -4,11 +4,11 @@
  * order; an ended session's stream closes after its last event.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { errorResponse, sessionTokenErrors, unknownSessionError } from '../openapi.js';
-import { loadSession, requireSessionToken } from '../session-auth.js';
+import { loadSession } from '../session-auth.js';
 import { validationHook } from '../validation.js';
 import { followSession } from './event-stream.js';
 
@@ -57,13 +57,18 @@ function replayAfter(header: string | undefined, query: string | undefined): num
   return Number(value);
 }
 
+/** The feed; the session token is checked for the whole `/api/sessions/:id` scope. */
 export function eventRoutes(
-  { store, sessionTokens, logger, closing, eventStream = {} }: AppDeps,
+  {
+    store,
+    logger,
+    closing,
+    eventStream = {},
+  }: Pick<AppDeps, 'store' | 'logger' | 'closing' | 'eventStream'>,
   metrics: Metrics,
 ) {
   const { heartbeatMs = 15_000, maxQueuedEvents = 1000 } = eventStream;
   const app = new OpenAPIHono({ defaultHook: validationHook });
-  app.use('/api/sessions/:id/events', requireSessionToken(sessionTokens));
 
   app.openapi(eventsRoute, async (c) => {
     const { id: sessionId } = c.req.valid('param');

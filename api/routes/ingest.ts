@@ -6,7 +6,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { historyResponseSchema, ingestRequestSchema } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { errorResponse, invalidIdError, unknownSessionError } from '../openapi.js';
 import { bearerToken, loadSession } from '../session-auth.js';
@@ -53,7 +53,7 @@ const ingestRoute = createRoute({
   },
 });
 
-export function ingestRoutes({ store, ingestTokens }: AppDeps) {
+export function ingestRoutes({ store, ingestTokens }: Pick<AppDeps, 'store' | 'ingestTokens'>) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   // A middleware, so the token is checked before the body is read and validated: a caller without
   // one learns nothing about the body it sent and costs no parsing.

@@ -4,7 +4,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { requireApiKey } from '../api-keys.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import type { Metrics } from '../metrics.js';
 import { errorResponse } from '../openapi.js';
 
@@ -21,7 +21,7 @@ const metricsRoute = createRoute({
   },
 });
 
-export function metricsRoutes({ config }: AppDeps, metrics: Metrics) {
+export function metricsRoutes({ config }: Pick<AppDeps, 'config'>, metrics: Metrics) {
   const app = new OpenAPIHono();
   app.use('/metrics', requireApiKey(config.API_KEYS));
   app.openapi(metricsRoute, async (c) =>

@@ -10,7 +10,7 @@ import {
   sessionResponseSchema,
 } from '../../common/protocol.js';
 import { requireApiKey } from '../api-keys.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import {
   errorResponse,
   invalidIdError,
@@ -18,8 +18,15 @@ import {
   sessionTokenErrors,
   unknownSessionError,
 } from '../openapi.js';
-import { loadSession, requireSessionToken } from '../session-auth.js';
-import { continueSession, openSession, sessionExpiresAt, startCall } from '../session-service.js';
+import { loadSession } from '../session-auth.js';
+import {
+  endSession,
+  issueParticipantToken,
+  joinCall,
+  openSession,
+  type SessionServiceDeps,
+  sessionExpiresAt,
+} from '../session-service.js';
 import type { SessionRecord } from '../store/types.js';
 import { validationHook } from '../validation.js';
 
@@ -85,7 +92,7 @@ const endSessionRoute = createRoute({
   responses: { 200: json('Ended', sessionResponseSchema), ...sessionErrors },
 });
 
-const describeSession = (deps: AppDeps, session: SessionRecord) => ({
+const describeSession = (deps: Pick<AppDeps, 'config'>, session: SessionRecord) => ({
   sessionId: session.sessionId,
   roomName: session.roomName,
   state: session.state,
@@ -96,25 +103,11 @@ const describeSession = (deps: AppDeps, session: SessionRecord) => ({
   expiresAt: sessionExpiresAt(deps, session),
 });
 
-export function sessionRoutes(deps: AppDeps) {
-  const { config, livekit, sessionTokens, store, logger } = deps;
+/** The session routes; the session token is checked for the whole `/api/sessions/:id` scope. */
+export function sessionRoutes(deps: SessionServiceDeps) {
+  const { config, livekit, store } = deps;
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.use('/api/sessions', requireApiKey(config.API_KEYS));
-  app.use('/api/sessions/:id', requireSessionToken(sessionTokens));
-  app.use('/api/sessions/:id/token', requireSessionToken(sessionTokens));
-
-  const participantToken = async (session: SessionRecord) => {
-    const ttlSeconds = config.PARTICIPANT_TOKEN_TTL_S;
-    return {
-      participantToken: await livekit.createParticipantToken({
-        roomName: session.roomName,
-        identity: session.participantIdentity,
-        ...(session.username !== null && { name: session.username }),
-        ttlSeconds,
-      }),
-      expiresAt: new Date(Date.now() + ttlSeconds * 1000).toISOString(),
-    };
-  };
 
   app.openapi(createSessionRoute, async (c) => {
     const body = c.req.valid('json') ?? {};
@@ -130,7 +123,7 @@ export function sessionRoutes(deps: AppDeps) {
         sessionId,
         roomName: session.roomName,
         livekitUrl: livekit.url,
-        participantToken: (await participantToken(session)).participantToken,
+        participantToken: (await issueParticipantToken(deps, session)).participantToken,
         participantIdentity: session.participantIdentity,
         sessionToken,
         eventsUrl: `${baseUrl}/api/sessions/${sessionId}/events`,
@@ -145,49 +138,21 @@ export function sessionRoutes(deps: AppDeps) {
   });
 
   app.openapi(refreshTokenRoute, async (c) => {
-    const session = await continueSession(deps, c.req.valid('param').id);
-    // A session opened by text chat has no call yet: joining starts one, with its history.
-    if (!session.live && !(await livekit.roomExists(session.roomName))) {
-      await startCall(deps, session, { endSessionOnFailure: false });
-    }
+    const { session, ...token } = await joinCall(deps, c.req.valid('param').id);
     return c.json(
       {
         sessionId: session.sessionId,
         roomName: session.roomName,
         livekitUrl: livekit.url,
         participantIdentity: session.participantIdentity,
-        ...(await participantToken(session)),
+        ...token,
       },
       200,
     );
   });
 
   app.openapi(endSessionRoute, async (c) => {
-    const session = await loadSession(store, c.req.valid('param').id);
-    if (session.endedAt) return c.json(describeSession(deps, session), 200);
-    // The end is logged before the room goes: while LiveKit answers, a second DELETE, or the agent
-    // reporting its own session_ended as the room closes on it, finds the session already ended
-    // instead of logging a second end.
-    const ended = await store.appendEvents(session.sessionId, [
-      {
-        event_type: 'session_ended',
-        reason: 'ended_by_client',
-        timestamp: new Date().toISOString(),
-      },
-    ]);
-    // Nothing appended: it ended since it was read, by a racing DELETE (which takes the room down)
-    // or by the agent leaving it (and an empty room closes on its own).
-    if (ended.length > 0) {
-      // Deleting the room disconnects everyone in it, the agent included.
-      await livekit.deleteRoom(session.roomName).catch((error: unknown) => {
-        logger.warn(
-          { err: error, sessionId: session.sessionId },
-          'room already gone or unreachable',
-        );
-      });
-      logger.info({ sessionId: session.sessionId }, 'session ended');
-    }
-    return c.json(describeSession(deps, await loadSession(store, session.sessionId)), 200);
+    return c.json(describeSession(deps, await endSession(deps, c.req.valid('param').id)), 200);
   });
 
   return app;

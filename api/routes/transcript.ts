@@ -9,9 +9,9 @@ import {
   transcriptQuerySchema,
   transcriptResponseSchema,
 } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { errorResponse, sessionTokenErrors, unknownSessionError } from '../openapi.js';
-import { loadSession, requireSessionToken } from '../session-auth.js';
+import { loadSession } from '../session-auth.js';
 import { validationHook } from '../validation.js';
 
 const transcriptRoute = createRoute({
@@ -39,9 +39,9 @@ const transcriptRoute = createRoute({
   },
 });
 
-export function transcriptRoutes({ store, sessionTokens }: AppDeps) {
+/** The transcript; the session token is checked for the whole `/api/sessions/:id` scope. */
+export function transcriptRoutes({ store }: Pick<AppDeps, 'store'>) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
-  app.use('/api/sessions/:id/transcript', requireSessionToken(sessionTokens));
   app.openapi(transcriptRoute, async (c) => {
     const { after = 0, limit = TRANSCRIPT_PAGE_DEFAULT } = c.req.valid('query');
     const { sessionId } = await loadSession(store, c.req.valid('param').id);

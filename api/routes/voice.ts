@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import parseRange from 'range-parser';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { apiError, respondWithError } from '../errors.js';
 import { errorResponse } from '../openapi.js';
 import { validationHook } from '../validation.js';
@@ -30,7 +30,7 @@ const voiceRoute = createRoute({
   },
 });
 
-export function voiceRoutes({ voiceReplies }: AppDeps) {
+export function voiceRoutes({ voiceReplies }: Pick<AppDeps, 'voiceReplies'>) {
   const app = new OpenAPIHono({ defaultHook: validationHook });
   app.openapi(voiceRoute, async (c) => {
     const reply = await voiceReplies.open(c.req.valid('param').id);

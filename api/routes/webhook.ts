@@ -1,17 +1,21 @@
 /**
  * `POST /api/livekit/webhook`: LiveKit's notices about the calls' rooms. Each one is verified with
  * `WebhookReceiver`: a JWT in `Authorization`, signed with the API secret, issued for the API key,
- * unexpired, carrying the body's sha256. Anything else is refused with 401. An agent leaving a
- * call, or a caller joining one, goes to the call recovery, which keeps an agent in every call.
+ * unexpired, carrying the body's sha256. Anything else is refused with 401 and logged at warn (at
+ * most once a minute per source address: a misconfigured LiveKit, or someone probing, shows in the
+ * logs without flooding them). An agent leaving a call, or a caller joining one, goes to the call
+ * recovery, which keeps an agent in every call.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import { WebhookReceiver } from 'livekit-server-sdk';
 import { LIVEKIT_WEBHOOK_PATH } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
-import { createCallRecovery } from '../call-recovery.js';
+import type { CallRecovery } from '../call-recovery.js';
+import type { AppDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import { isAgentParticipant } from '../livekit.js';
+import { clientAddress } from '../middleware/client.js';
 import { errorResponse, jsonResponse } from '../openapi.js';
+import { oncePerInterval } from '../throttle.js';
 
 const webhookRoute = createRoute({
   method: 'post',
@@ -28,17 +32,25 @@ const webhookRoute = createRoute({
   },
 });
 
-export function webhookRoutes(deps: AppDeps) {
-  const { config, logger } = deps;
+const REFUSAL_LOG_INTERVAL_MS = 60_000;
+
+export function webhookRoutes(
+  { config, logger }: Pick<AppDeps, 'config' | 'logger'>,
+  recovery: CallRecovery,
+) {
   const receiver = new WebhookReceiver(config.LIVEKIT_API_KEY, config.LIVEKIT_API_SECRET);
-  const recovery = createCallRecovery(deps, {
-    agentJoinTimeoutMs: config.AGENT_JOIN_TIMEOUT_S * 1000,
-  });
+  const logRefusalFrom = oncePerInterval({ intervalMs: REFUSAL_LOG_INTERVAL_MS });
   const app = new OpenAPIHono();
 
   app.openapi(webhookRoute, async (c) => {
     const body = await c.req.text();
-    const event = await receiver.receive(body, c.req.header('authorization')).catch(() => {
+    const event = await receiver.receive(body, c.req.header('authorization')).catch((error) => {
+      const address = clientAddress(c, config.TRUST_PROXY);
+      if (logRefusalFrom(address)) {
+        // The reason only: the body and the token are the sender's, and may be anything.
+        const reason = error instanceof Error ? error.message : String(error);
+        logger.warn({ address, reason }, 'refused a LiveKit webhook: bad or missing signature');
+      }
       throw apiError(401, 'invalid_webhook', 'The webhook signature is missing or not valid.');
     });
     const roomName = event.room?.name;

@@ -52,6 +52,29 @@ export function testConfig(env: NodeJS.ProcessEnv = {}) {
   });
 }
 
+const LIVEKIT_CALLS = [
+  'createRoomWithAgent',
+  'dispatchAgent',
+  'agentJobs',
+  'listParticipants',
+  'deleteRoom',
+  'roomExists',
+  'sendToAgent',
+] as const;
+
+/** The gateway, with every call that would reach the LiveKit server failing while `down()`. */
+function unlessDown(gateway: LivekitGateway, down: () => boolean): LivekitGateway {
+  const guarded = { ...gateway };
+  for (const name of LIVEKIT_CALLS) {
+    const call = gateway[name] as (...args: unknown[]) => Promise<unknown>;
+    (guarded[name] as typeof call) = async (...args) => {
+      if (down()) throw new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') });
+      return call(...args);
+    };
+  }
+  return guarded;
+}
+
 /**
  * Room calls are recorded and can be made to fail; tokens come from the real gateway, which signs
  * them locally, so the grants under test are the ones production hands out.
@@ -69,6 +92,8 @@ function fakeLivekit(config: ReturnType<typeof testConfig>) {
     deletedRooms: [] as string[],
     sentToAgent: [] as { roomName: string; message: AgentChatMessage }[],
     failCreateRoom: false,
+    /** LiveKit down: every call that would go to the server fails as a refused connection. */
+    down: false,
     /** Runs inside each deleteRoom call, after it is recorded: a test makes it throw or wait. */
     onDeleteRoom: async (_roomName: string) => {},
     reachable: true,
@@ -102,10 +127,10 @@ function fakeLivekit(config: ReturnType<typeof testConfig>) {
     },
     createParticipantToken: (grant) => real.createParticipantToken(grant),
     async isReachable() {
-      return state.reachable;
+      return state.reachable && !state.down;
     },
   };
-  return { gateway, state };
+  return { gateway: unlessDown(gateway, () => state.down), state };
 }
 
 /** A SQLite store in a fresh temp dir; `remove` closes it and deletes the dir. */
