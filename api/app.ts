@@ -16,6 +16,7 @@ import { allowedOrigins, cors } from './middleware/cors.js';
 import { methodNotAllowed } from './middleware/method-not-allowed.js';
 import { requestIds } from './middleware/request-id.js';
 import { securityHeaders } from './middleware/secure-headers.js';
+import { closeAfterUnreadBody } from './middleware/unread-body.js';
 import { chatRoutes } from './routes/chat.js';
 import { docsRoutes } from './routes/docs.js';
 import { eventRoutes } from './routes/events.js';
@@ -50,6 +51,8 @@ export function createApp(appDeps: AppDeps) {
     { agentJoinTimeoutMs: config.AGENT_JOIN_TIMEOUT_S * 1000 },
   );
   const app = new OpenAPIHono();
+  // Outermost, so it sees every answer, the refusals of the middleware below included.
+  app.use(closeAfterUnreadBody());
   app.use(...requestIds({ logger: deps.logger }));
   app.use(metrics.requests);
   app.use(securityHeaders({ livekitUrl: deps.livekit.url, publicUrl: config.PUBLIC_URL }));
