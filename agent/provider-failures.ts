@@ -11,6 +11,7 @@
  */
 import { voice } from '@livekit/agents';
 import type { SessionEventBody } from '../common/protocol.js';
+import { SpeechTracker } from './speech-tracker.js';
 
 export type Stage = 'stt' | 'llm' | 'tts';
 
@@ -69,7 +70,7 @@ export function handleProviderFailures(
   options: ProviderFailureOptions,
 ): void {
   const failures = new TurnFailures(options.maxFailedTurns);
-  const speeches: voice.SpeechHandle[] = [];
+  const speeches = new SpeechTracker<voice.SpeechHandle>();
   /** An apology belongs to the turn it apologizes for. */
   const apologyFor = new Map<string, string>();
   const turnOf = (speech: voice.SpeechHandle | undefined) =>
@@ -85,18 +86,14 @@ export function handleProviderFailures(
   };
 
   session.on(voice.AgentSessionEventTypes.SpeechCreated, ({ speechHandle }) => {
-    speeches.push(speechHandle);
-    speechHandle.addDoneCallback((speech) => {
-      speeches.splice(speeches.indexOf(speech), 1);
-      failures.finished(turnOf(speech));
-    });
+    speeches.add(speechHandle, (speech) => failures.finished(turnOf(speech)));
   });
 
   session.on(voice.AgentSessionEventTypes.Error, ({ error }) => {
     if (!('recoverable' in error) || error.recoverable) return;
     const stage = STAGES[error.type];
     if (!stage) return;
-    const turnId = turnOf(speeches.findLast((speech) => !speech.done()));
+    const turnId = turnOf(speeches.playing());
     const outcome = failures.failed(turnId, stage);
     const detail = 'error' in error ? String(error.error) : undefined;
     options.log.warn({ stage, turnId, ...outcome, error: detail }, 'provider failed');
