@@ -223,6 +223,8 @@ function validRequests(operation: Operation): fc.Arbitrary<Generated> {
   }) as fc.Arbitrary<Generated>;
 }
 
+const WRONG_QUERY_VALUES = ['', ' ', 'x', '-1', '1.5', '1e3', '9'.repeat(20), '%00'];
+
 /** Requests with one part the document refuses: a path parameter or the body. */
 function invalidRequests(operation: Operation): fc.Arbitrary<Generated> | undefined {
   const parameters = operation.parameters ?? [];
@@ -237,6 +239,23 @@ function invalidRequests(operation: Operation): fc.Arbitrary<Generated> | undefi
         ...request,
         session: undefined,
         params: { ...request.params, [parameter.name]: id },
+      })),
+    );
+  }
+  for (const parameter of parameters.filter((p) => p.in === 'query')) {
+    const valid = validatorOf(parameter.schema);
+    // A query value is a string: a wrong one is a string the schema refuses, if it refuses any.
+    const refused = WRONG_QUERY_VALUES.filter((value) => !valid(value));
+    if (refused.length === 0) continue;
+    const wrong = fc.oneof(
+      fc.constantFrom(...refused),
+      // Not a filter: a schema that refuses few strings would make it search for ever.
+      fc.string({ maxLength: 20 }).map((value) => (valid(value) ? (refused[0] as string) : value)),
+    );
+    wrongs.push(
+      fc.tuple(validRequests(operation), wrong).map(([request, value]) => ({
+        ...request,
+        query: { ...request.query, [parameter.name]: value },
       })),
     );
   }
