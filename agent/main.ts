@@ -1,6 +1,7 @@
 /**
  * Agent worker entry: reads the configuration once, then registers with LiveKit for explicit
- * dispatch under AGENT_NAME. Each call runs `job.ts` in a process of its own.
+ * dispatch under AGENT_NAME. Each call runs `job.ts` in a job process: one per call, or shared by up
+ * to AGENT_JOBS_PER_PROCESS calls.
  */
 import { fileURLToPath } from 'node:url';
 import { cli, ServerOptions } from '@livekit/agents';
@@ -34,5 +35,11 @@ cli.runApp(
     // (its events flush in 3 s at most). One that does not, such as a process still starting,
     // is killed after this instead of holding the worker's exit for the default minute.
     shutdownProcessTimeout: SHUTDOWN_PROCESS_TIMEOUT_MS,
+    // Several calls per job process: an option our patch of the framework adds (patches/).
+    ...(config.AGENT_JOBS_PER_PROCESS > 1 && {
+      createProcPool: (await import('./multi-job/pool.js')).sharedProcessPool(
+        config.AGENT_JOBS_PER_PROCESS,
+      ),
+    }),
   }),
 );

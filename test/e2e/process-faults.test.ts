@@ -4,7 +4,6 @@
  * SIGTERM; LiveKit restarts under a live API and worker, and a call it cut off resumes. LiveKit's webhooks reach the API signed, and forged or
  * expired ones are refused. (An API restart under SSE subscribers is in session-feed.test.ts.)
  */
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { ParticipantKind } from '@livekit/rtc-node';
 import { AccessToken } from 'livekit-server-sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,6 +17,7 @@ import {
 import { ScriptedCaller } from '../support/caller.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
 import { readServiceLog } from '../support/logs.js';
+import { jobProcessesInCalls } from '../support/processes.js';
 import { FeedSubscriber } from '../support/sse.js';
 
 /**
@@ -32,49 +32,6 @@ const ofType = <T extends SessionEvent['event_type']>(events: SessionEvent[], ty
 const at = (event: SessionEvent) => Date.parse(event.timestamp);
 const isIdle = (event: SessionEvent) =>
   event.event_type === 'state_change' && event.new_state === 'idle';
-
-/** The processes `pid` forked. */
-function childrenOf(pid: number): number[] {
-  return readdirSync(`/proc/${pid}/task`).flatMap((task) =>
-    readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8')
-      .split(' ')
-      .filter(Boolean)
-      .map(Number),
-  );
-}
-
-/** Inodes of this machine's established TCP connections to `port`. */
-function connectionsTo(port: number): Set<string> {
-  const inodes = new Set<string>();
-  for (const table of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    for (const row of readFileSync(table, 'utf8').trim().split('\n').slice(1)) {
-      const [, , remote, state, , , , , , inode] = row.trim().split(/\s+/);
-      if (state === '01' && Number.parseInt(remote?.split(':')[1] ?? '', 16) === port && inode) {
-        inodes.add(inode);
-      }
-    }
-  }
-  return inodes;
-}
-
-/** The inode of the socket that file descriptor `fd` of `pid` is, if it is one and still open. */
-function socketInode(pid: number, fd: string): string | undefined {
-  try {
-    return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`))?.[1];
-  } catch {
-    return undefined;
-  }
-}
-
-/** The worker's job processes in a call: connected to LiveKit (idle ones are not). */
-function jobProcessesInCalls(stack: TestStack): number[] {
-  const worker = stack.pid('agent');
-  if (!worker) throw new Error('the agent worker is not running');
-  const sockets = connectionsTo(stack.ports.livekit);
-  return childrenOf(worker).filter((pid) =>
-    readdirSync(`/proc/${pid}/fd`).some((fd) => sockets.has(socketInode(pid, fd) ?? '')),
-  );
-}
 
 /** Agents the caller sees in its call: never more than one. */
 const agentsInCall = (caller: ScriptedCaller) =>
