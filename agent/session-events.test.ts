@@ -107,6 +107,7 @@ describe('reportSessionEvents', () => {
     expect(events[7]).toEqual({
       event_type: 'agent_speaking',
       text: 'Hi you.',
+      delta: ' you.',
       turn_id: 'speech_1',
     });
     expect(events[8]).toEqual({
@@ -161,9 +162,37 @@ describe('reportSessionEvents', () => {
     agent('speaking');
     feed.onText('Lyon.');
     expect(events.filter((e) => e.event_type === 'agent_speaking')).toEqual([
-      { event_type: 'agent_speaking', text: 'A long', turn_id: 'speech_a' },
-      { event_type: 'agent_speaking', text: 'Lyon.', turn_id: 'speech_b' },
+      { event_type: 'agent_speaking', text: 'A long', delta: 'A long', turn_id: 'speech_a' },
+      { event_type: 'agent_speaking', text: 'Lyon.', delta: 'Lyon.', turn_id: 'speech_b' },
     ]);
+  });
+
+  it("gives each word as a delta and the sentence so far, so a reply's events grow linearly", () => {
+    /** Plays a reply of `count` words (ten to a sentence) and keeps what the feed got. */
+    const speak = (count: number) => {
+      const { session, events, feed, agent } = harness();
+      const speech = new FakeSpeech(`speech_${count}`);
+      session.emit(E.SpeechCreated, { speechHandle: speech });
+      agent('speaking');
+      const words = Array.from({ length: count }, (_, n) => `word${n}${n % 10 === 9 ? '.' : ''}`);
+      // Pieces as the synchronizer forwards them: each word with the whitespace before it.
+      for (const [n, word] of words.entries()) feed.onText(n === 0 ? word : ` ${word}`);
+      const reply = words.join(' ');
+      speech.finish(reply);
+      const spoken = events.filter((e) => e.event_type === 'agent_speaking');
+      const bytes = spoken.reduce((sum, e) => sum + JSON.stringify(e).length, 0);
+      return { events, spoken, words, reply, bytes };
+    };
+    const { events, spoken, words, reply, bytes } = speak(200);
+    expect(spoken).toHaveLength(200);
+    expect(spoken.map((e) => e.delta).join('')).toBe(reply);
+    expect(spoken[10]).toMatchObject({ text: 'word10', delta: ' word10' });
+    expect(spoken[19]?.text).toBe(words.slice(10, 20).join(' '));
+    expect(events.find((e) => e.event_type === 'agent_finished')).toMatchObject({ text: reply });
+    // The whole reply so far on every word would be about 100 replies' worth, and twice the words
+    // four times the bytes; a sentence per event keeps both linear.
+    expect(bytes).toBeLessThan(20 * reply.length);
+    expect(speak(400).bytes).toBeLessThan(2.2 * bytes);
   });
 
   it('reports no finished turn for a reply that was never played', () => {

@@ -7,6 +7,8 @@
 import { llm, voice } from '@livekit/agents';
 import type { SessionEventBody, TurnState } from '../common/protocol.js';
 import { PROVIDER_FAILURES } from './provider-failures.js';
+import { SpeechTracker } from './speech-tracker.js';
+import { SpokenReply } from './spoken-reply.js';
 import type { SpokenTextListener } from './spoken-text.js';
 import { TurnStateTracker } from './turn-state.js';
 
@@ -43,8 +45,8 @@ export function reportSessionEvents(
   const tracker = new TurnStateTracker();
   let settleTimer: NodeJS.Timeout | undefined;
   let userTalksOverAgent = false;
-  const speeches: voice.SpeechHandle[] = [];
-  const spokenText = new Map<string, string>();
+  const speeches = new SpeechTracker<voice.SpeechHandle>();
+  const spokenReplies = new Map<string, SpokenReply>();
   /** The reply whose words are being played; set by its first word, cleared at its end. */
   let segmentTurn: string | undefined;
   /** End-of-turn figures arrive as their own metrics event, ahead of the reply they start. */
@@ -59,8 +61,6 @@ export function reportSessionEvents(
     });
     options.onTurnState?.(change.next);
   };
-  /** The speech being played: the latest one not yet done. */
-  const playingSpeech = () => speeches.findLast((speech) => !speech.done());
 
   session.on(Events.UserStateChanged, (event) => {
     if (event.newState === 'speaking') {
@@ -101,11 +101,11 @@ export function reportSessionEvents(
   });
 
   session.on(Events.SpeechCreated, ({ speechHandle }) => {
-    speeches.push(speechHandle);
-    speechHandle.addDoneCallback((speech) => {
-      speeches.splice(speeches.indexOf(speech), 1);
+    speeches.add(speechHandle, (speech) => {
+      const spoken = spokenReplies.get(speech.id);
+      spokenReplies.delete(speech.id);
       // A reply that never reached the speaker (replaced before playout) is not a turn.
-      if (!spokenText.has(speech.id)) return;
+      if (!spoken) return;
       const reply = speech.chatItems.findLast(
         (item): item is llm.ChatMessage =>
           item instanceof llm.ChatMessage && item.role === 'assistant',
@@ -114,9 +114,8 @@ export function reportSessionEvents(
         event_type: 'agent_finished',
         turn_id: speech.id,
         interrupted: speech.interrupted,
-        text: reply?.textContent ?? spokenText.get(speech.id) ?? '',
+        text: reply?.textContent ?? spoken.text,
       });
-      spokenText.delete(speech.id);
       const metrics = reply?.metrics ?? {};
       const eou = endOfTurn.get(speech.id);
       endOfTurn.delete(speech.id);
@@ -160,18 +159,20 @@ export function reportSessionEvents(
   return {
     /** Words of the reply being played, in step with its audio. */
     onText(text: string) {
-      let speech = speeches.find((candidate) => candidate.id === segmentTurn);
+      let speech = speeches.byId(segmentTurn);
       if (!speech) {
         // Words still draining from a reply that was cut off belong to no turn: the next reply's
         // words only come once it plays.
         if (segmentTurn !== undefined && session.agentState !== 'speaking') return;
-        speech = playingSpeech();
+        speech = speeches.playing();
         segmentTurn = speech?.id;
       }
-      if (!speech || !text) return;
-      const spoken = `${spokenText.get(speech.id) ?? ''}${text}`;
-      spokenText.set(speech.id, spoken);
-      sink.report({ event_type: 'agent_speaking', text: spoken.trim(), turn_id: speech.id });
+      if (!speech) return;
+      const spoken = spokenReplies.get(speech.id) ?? new SpokenReply();
+      const words = spoken.add(text);
+      if (!words) return;
+      spokenReplies.set(speech.id, spoken);
+      sink.report({ event_type: 'agent_speaking', ...words, turn_id: speech.id });
     },
     onSegmentEnd() {
       segmentTurn = undefined;

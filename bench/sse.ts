@@ -154,6 +154,7 @@ class FanOut {
             {
               event_type: 'agent_speaking',
               text: `Round ${label}: the agent is saying something of ordinary length here.`,
+              delta: ' here.',
               turn_id: `turn-${label}`,
               timestamp: new Date().toISOString(),
             },

@@ -201,7 +201,17 @@ export const sessionEventBodySchema = z.discriminatedUnion('event_type', [
     is_final: z.boolean(),
     is_interruption: z.boolean(),
   }),
-  z.object({ event_type: z.literal('agent_speaking'), text, turn_id: z.string() }),
+  z.object({
+    event_type: z.literal('agent_speaking'),
+    text: text.meta({
+      description: 'The sentence being spoken so far (it starts again at each sentence)',
+    }),
+    delta: text.meta({
+      description:
+        "The text added since this turn's previous agent_speaking: a turn's deltas joined give the reply so far",
+    }),
+    turn_id: z.string(),
+  }),
   z.object({
     event_type: z.literal('agent_finished'),
     turn_id: z.string(),

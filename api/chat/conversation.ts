@@ -71,8 +71,8 @@ async function answerWithLlm(
 
 /**
  * Hands the message to the agent and follows the session's log: the agent reports the message
- * (with the id given here), then speaks its reply; the reply's `agent_speaking` events are the
- * deltas, its `agent_finished` the end.
+ * (with the id given here), then speaks its reply; the `delta`s of the reply's `agent_speaking`
+ * events are the stream, its `agent_finished` the end.
  */
 async function answerThroughAgent(deps: ConversationDeps, turn: TextTurn): Promise<string> {
   const { store, livekit } = deps;
@@ -81,7 +81,6 @@ async function answerThroughAgent(deps: ConversationDeps, turn: TextTurn): Promi
   return new Promise<string>((resolve, reject) => {
     let userItemSeq: number | undefined;
     let replyTurn: string | undefined;
-    let spoken = '';
     const finish = (settle: () => void) => {
       unsubscribe();
       clearTimeout(timer);
@@ -102,8 +101,7 @@ async function answerThroughAgent(deps: ConversationDeps, turn: TextTurn): Promi
         // The first reply spoken after the message is the answer to it.
         if (event.event_type === 'agent_speaking') replyTurn ??= event.turn_id;
         if (event.event_type === 'agent_speaking' && event.turn_id === replyTurn) {
-          turn.onDelta(event.text.slice(spoken.length));
-          spoken = event.text;
+          turn.onDelta(event.delta);
         }
         if (event.event_type === 'agent_finished' && event.turn_id === replyTurn) {
           return finish(() => resolve(event.text));

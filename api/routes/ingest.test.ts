@@ -110,7 +110,7 @@ describe('POST /internal/sessions/:id/events', () => {
     ],
     [
       'an event without one of its fields',
-      { events: [{ event_type: 'agent_speaking', text: 'Hi', timestamp: timeAt(0) }] },
+      { events: [{ event_type: 'agent_speaking', text: 'Hi', delta: 'Hi', timestamp: timeAt(0) }] },
       'events.0.turn_id: ',
     ],
     [

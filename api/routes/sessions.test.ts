@@ -120,6 +120,7 @@ describe('GET /api/sessions/:id', () => {
       {
         event_type: 'agent_speaking',
         text: 'Hello.',
+        delta: 'Hello.',
         turn_id: 't1',
         timestamp: timeAt(4),
       },

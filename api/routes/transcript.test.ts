@@ -98,7 +98,13 @@ describe('GET /api/sessions/:id/transcript', () => {
         item_id: 'u1',
         timestamp: timeAt(4),
       },
-      { event_type: 'agent_speaking', text: 'Hello!', turn_id: 't1', timestamp: timeAt(5) },
+      {
+        event_type: 'agent_speaking',
+        text: 'Hello!',
+        delta: 'Hello!',
+        turn_id: 't1',
+        timestamp: timeAt(5),
+      },
       {
         event_type: 'agent_finished',
         turn_id: 't1',

@@ -55,6 +55,7 @@ describe('a stalled SSE subscriber', () => {
       const events: TimedEventBody[] = Array.from({ length: BATCH }, (_, i) => ({
         event_type: 'agent_speaking',
         text: `${start + i} ${padding}`,
+        delta: ` ${start + i} ${padding}`,
         turn_id: 'load',
         timestamp: new Date().toISOString(),
       }));

@@ -35,8 +35,9 @@ const heard = (text: string, isFinal: boolean) =>
   event({ event_type: 'transcription', text, is_final: isFinal, is_interruption: false });
 const item = (role: 'user' | 'assistant', text: string, source: 'voice' | 'text', id: string) =>
   event({ event_type: 'conversation_item', role, text, source, item_id: id });
-const speaking = (text: string, turn = 't1') =>
-  event({ event_type: 'agent_speaking', text, turn_id: turn });
+/** The words added to the turn's reply; the event's `text` is the sentence, unused here. */
+const speaking = (delta: string, turn = 't1') =>
+  event({ event_type: 'agent_speaking', text: delta.trim(), delta, turn_id: turn });
 const finished = (text: string, interrupted: boolean, turn = 't1') =>
   event({ event_type: 'agent_finished', text, interrupted, turn_id: turn });
 
@@ -54,8 +55,8 @@ describe('voice turns', () => {
   });
 
   it("shows the agent's words as spoken, marks an interruption, and keeps one line per turn", () => {
-    expect(shown(speaking('It is'), speaking('It is sunny'))).toEqual([
-      { role: 'assistant', text: 'It is sunny', final: false, source: 'voice' },
+    expect(shown(speaking('It is'), speaking(' sunny.'), speaking(' Warm', 't1'))).toEqual([
+      { role: 'assistant', text: 'It is sunny. Warm', final: false, source: 'voice' },
     ]);
     expect(
       shown(speaking('It is'), item('assistant', 'It is', 'voice', 'a1'), finished('It is', true)),
@@ -106,6 +107,16 @@ describe('typed messages', () => {
     for (const lines of [spokenFirst, streamedFirst]) {
       expect(lines.map((line) => line.role)).toEqual(['user', 'assistant']);
     }
+  });
+
+  it('shows a spoken reply that takes over the streamed draft from its first spoken words', () => {
+    const lines = shown(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      { type: 'delta', chatId: '1', text: 'Hello there' },
+      speaking('Hello', 't9'),
+      speaking(' there', 't9'),
+    );
+    expect(lines.map((line) => line.text)).toEqual(['Hi', 'Hello there']);
   });
 
   it('takes back a message that did not get through', () => {

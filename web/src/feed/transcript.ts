@@ -76,14 +76,17 @@ export function applyEvent(lines: TranscriptLine[], event: SessionEvent): Transc
       return patch(lines, index, { settled: text, text, final: true });
     }
     case 'agent_speaking': {
-      let index = lines.findIndex((l) => l.turnId === event.turn_id);
-      // During a call a typed message is answered by the agent out loud: its turn is the reply.
-      if (index < 0) index = chatDraft(lines);
-      if (index < 0) {
-        lines = [...lines, line({ key: `turn-${event.turn_id}`, role: 'assistant' })];
-        index = lines.length - 1;
+      // The event carries the words added (`delta`); the line grows by them.
+      const index = lines.findIndex((l) => l.turnId === event.turn_id);
+      if (index >= 0) {
+        return patch(lines, index, { text: `${lines[index]?.text}${event.delta}`, final: false });
       }
-      return patch(lines, index, { turnId: event.turn_id, text: event.text, final: false });
+      // During a call a typed message is answered by the agent out loud: its turn is the reply,
+      // shown from its first spoken words rather than the streamed draft.
+      const draft = chatDraft(lines);
+      const taken = { turnId: event.turn_id, text: event.delta, final: false };
+      if (draft >= 0) return patch(lines, draft, taken);
+      return [...lines, line({ key: `turn-${event.turn_id}`, role: 'assistant', ...taken })];
     }
     case 'agent_finished': {
       const index = lines.findIndex((l) => l.turnId === event.turn_id);
