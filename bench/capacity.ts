@@ -16,7 +16,13 @@ import { applyProfile, REALISTIC } from './voice-turns.js';
 const ADDED_OVERHEAD_LIMIT_MS = 300;
 /** Turns end after at most 500 ms of endpointing, as human speech mostly does (the end-of-turn
  * model hears espeak as unfinished and would otherwise wait 2.5 s every turn). */
-const AGENT_ENV = { LOG_LEVEL: 'info', ENDPOINTING_MAX_DELAY_MS: '500' };
+const AGENT_ENV = {
+  LOG_LEVEL: 'info',
+  ENDPOINTING_MAX_DELAY_MS: '500',
+  // The pool under test: `AGENT_JOBS_PER_PROCESS=4 npm run bench -- --only capacity`.
+  AGENT_JOBS_PER_PROCESS: process.env.AGENT_JOBS_PER_PROCESS || '1',
+};
+const SERVER_ROLES: Role[] = ['livekit', 'api', 'agent worker', 'agent jobs', 'agent inference'];
 const CALLERS_PER_PROCESS = 5;
 /** Turns that start within this long after callers join are not counted (joining, warm-up). */
 const SETTLE_MS = 12_000;
@@ -157,11 +163,9 @@ export async function runCapacityBench({ quick }: BenchOptions): Promise<BenchSe
     stats
       ? `${(stats.cpuCores / calls).toFixed(3)} cores, ${Math.round(stats.rssMB / calls)} MB`
       : 'n/a';
-  const serverRss = (window: Window) =>
-    (['livekit', 'api', 'agent worker', 'agent jobs', 'agent inference'] as Role[]).reduce(
-      (sum, role) => sum + (window.roles[role]?.rssMB ?? 0),
-      0,
-    );
+  const server = (window: Window, figure: 'rssMB' | 'cpuCores') =>
+    SERVER_ROLES.reduce((sum, role) => sum + (window.roles[role]?.[figure] ?? 0), 0);
+  const serverRss = (window: Window) => server(window, 'rssMB');
   const saturating = failed
     ? Object.entries(failed.roles)
         .filter(([role]) => role !== 'bench')
@@ -185,7 +189,13 @@ export async function runCapacityBench({ quick }: BenchOptions): Promise<BenchSe
           met: serverRss(best) / best.calls <= 150,
         },
         {
-          figure: 'agent job process per call',
+          figure: 'server CPU per call (LiveKit + API + worker + jobs + inference)',
+          value: `${(server(best, 'cpuCores') / best.calls).toFixed(3)} cores`,
+          target: '≤ 0.12 cores',
+          met: server(best, 'cpuCores') / best.calls <= 0.12,
+        },
+        {
+          figure: `agent job processes per call (${AGENT_ENV.AGENT_JOBS_PER_PROCESS} calls per process at most)`,
           value: perCall(best.roles['agent jobs'], best.calls),
         },
         { figure: 'LiveKit per call', value: perCall(best.roles.livekit, best.calls) },

@@ -51,9 +51,13 @@ export function processUsage(pid: number): { cpuMs: number; rssBytes: number } |
 
 function roleOf(cmdline: string): Role {
   if (cmdline.includes('livekit-server')) return 'livekit';
-  if (cmdline.includes('api/main.ts')) return 'api';
-  if (cmdline.includes('agent/main.ts')) return 'agent worker';
-  if (cmdline.includes('job_proc_lazy_main')) return 'agent jobs';
+  // The stack runs the build: dist/api/main.js, dist/agent/main.js.
+  if (cmdline.includes('api/main.js')) return 'api';
+  if (cmdline.includes('agent/main.js')) return 'agent worker';
+  // One process per call, or shared by several (AGENT_JOBS_PER_PROCESS, agent/multi-job/).
+  if (cmdline.includes('job_proc_lazy_main') || cmdline.includes('multi-job/child-main')) {
+    return 'agent jobs';
+  }
   if (cmdline.includes('inference_proc_lazy_main')) return 'agent inference';
   return 'bench';
 }
