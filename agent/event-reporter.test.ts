@@ -21,7 +21,7 @@ function scriptedFetch(answers: Answer[] = []) {
 
 const silentLog = { warn: () => {}, error: () => {} };
 const speak = (n: number) =>
-  ({ event_type: 'agent_speaking', text: `t${n}`, turn_id: 'x' }) as const;
+  ({ event_type: 'agent_speaking', text: `t${n}`, delta: `t${n}`, turn_id: 'x' }) as const;
 
 function reporter(fetchFn: typeof fetch) {
   return new EventReporter({

@@ -113,6 +113,8 @@ describe('POST /api/chat, a text conversation without a call', () => {
         source: 'text',
         timestamp: expect.stringMatching(ISO_TIME),
       })),
+      nextAfter: 6,
+      hasMore: false,
     });
 
     const feed = readBody(
