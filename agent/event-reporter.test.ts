@@ -98,4 +98,96 @@ describe('EventReporter', () => {
       ['t1', 't2'],
     ]);
   });
+
+  it('bounds the queue while the API is down: drops the oldest interim events, keeps the conversation, then says how many', async () => {
+    const { fetchFn, batches } = scriptedFetch(Array(30).fill('network-error'));
+    const warnings: string[] = [];
+    const events = new EventReporter({
+      apiUrl: 'http://api.test',
+      sessionId: 's',
+      ingestToken: 'tok',
+      log: { warn: (_obj, msg) => warnings.push(msg), error: () => {} },
+      fetch: fetchFn,
+      retryBaseMs: 1,
+      retryMaxMs: 2,
+      maxQueued: 30,
+    });
+    const item = (n: number) =>
+      ({
+        event_type: 'conversation_item',
+        role: 'user',
+        text: `i${n}`,
+        source: 'voice',
+        item_id: `i${n}`,
+      }) as const;
+    const final = (n: number) =>
+      ({
+        event_type: 'transcription',
+        text: `f${n}`,
+        is_final: true,
+        is_interruption: false,
+      }) as const;
+    const interim = (n: number) =>
+      ({
+        event_type: 'transcription',
+        text: `p${n}`,
+        is_final: false,
+        is_interruption: false,
+      }) as const;
+    for (let n = 0; n < 10; n++) {
+      events.report(interim(n));
+      events.report(speak(n));
+      events.report(final(n));
+      events.report(item(n));
+    }
+    await events.close(5000);
+
+    // The first 30 requests failed; the ones after them delivered.
+    const delivered = batches.slice(30).flat();
+    const texts = delivered.map((e) => ('text' in e ? e.text : e.event_type));
+    // p0 was in flight when the API went away: it stays. Then every final and item, in order,
+    // and the newest interim events that fit.
+    expect(texts.filter((t) => /^[fi]\d/.test(t))).toEqual(
+      Array.from({ length: 10 }, (_, n) => [`f${n}`, `i${n}`]).flat(),
+    );
+    expect(texts[0]).toBe('p0');
+    const interims = Array.from({ length: 10 }, (_, n) => [`p${n}`, `t${n}`]).flat();
+    const keptInterims = texts.filter((t) => /^[pt]\d/.test(t)).slice(1);
+    expect(keptInterims.length).toBeGreaterThan(0);
+    expect(keptInterims).toEqual(interims.slice(-keptInterims.length));
+    const dropped = 40 - (delivered.length - 1);
+    expect(dropped).toBeGreaterThan(0);
+    expect(delivered.at(-1)).toMatchObject({
+      event_type: 'error',
+      error_code: 'events_dropped',
+      recoverable: true,
+      error_message: expect.stringMatching(new RegExp(`^${dropped} interim events`)),
+    });
+    expect(warnings.filter((w) => w.includes('dropping'))).toHaveLength(1);
+  });
+
+  it('keeps every conversation event even past the bound', async () => {
+    const { fetchFn, batches } = scriptedFetch(Array(5).fill('network-error'));
+    const events = new EventReporter({
+      apiUrl: 'http://api.test',
+      sessionId: 's',
+      ingestToken: 'tok',
+      log: silentLog,
+      fetch: fetchFn,
+      retryBaseMs: 1,
+      maxQueued: 3,
+    });
+    for (let n = 0; n < 8; n++) {
+      events.report({
+        event_type: 'transcription',
+        text: `f${n}`,
+        is_final: true,
+        is_interruption: false,
+      });
+    }
+    await events.close(5000);
+    expect(batches.at(-1)?.map((e) => ('text' in e ? e.text : ''))).toEqual(
+      Array.from({ length: 8 }, (_, n) => `f${n}`),
+    );
+  });
 });
