@@ -7,6 +7,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import type { CreateSessionResponse } from '../common/protocol.js';
+import { readSse, type SseEvent } from '../common/sse.js';
 import { startTestStack, type TestStack } from '../test/support/harness.js';
 import {
   type BenchOptions,
@@ -24,19 +25,20 @@ const LLM_TOKEN_INTERVAL_MS = 5;
 const WARMUP_REQUESTS = 20;
 const TARGET_P50_MS = 5;
 
-/** Sends one request and resolves with the ms until a body chunk holds `marker`. */
-async function timeToFirst(url: string, init: RequestInit, marker: string): Promise<number> {
+/** Sends one request and resolves with the ms until the first SSE event that `isFirst` is read. */
+async function timeToFirst(
+  url: string,
+  init: RequestInit,
+  isFirst: (event: SseEvent) => boolean,
+): Promise<number> {
   const sentAt = performance.now();
   const response = await fetch(url, init);
   if (!response.ok || !response.body) throw new Error(`${url} answered ${response.status}`);
-  const decoder = new TextDecoder();
-  let text = '';
   let firstAt: number | undefined;
-  for await (const chunk of response.body) {
-    text += decoder.decode(chunk as Uint8Array, { stream: true });
-    if (firstAt === undefined && text.includes(marker)) firstAt = performance.now();
+  for await (const event of readSse(response.body)) {
+    if (firstAt === undefined && isFirst(event)) firstAt = performance.now();
   }
-  if (firstAt === undefined) throw new Error(`${url} never sent ${marker}: ${text.slice(0, 200)}`);
+  if (firstAt === undefined) throw new Error(`${url} never sent the event awaited`);
   return firstAt - sentAt;
 }
 
@@ -95,7 +97,7 @@ async function runCase(
           messages: [{ role: 'user', content: `Question number ${index}?` }],
         }),
       },
-      '"content":"',
+      (event) => event.data.includes('"content":"'),
     );
   const sessions = reuse
     ? await Promise.all(Array.from({ length: clients }, () => openTextSession(stack)))
@@ -116,7 +118,7 @@ async function runCase(
           ...(session && { sessionId: session.sessionId }),
         }),
       },
-      'event: delta',
+      (event) => event.event === 'delta',
     );
   };
   await measure(clients, clients, llm);

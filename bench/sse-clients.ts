@@ -1,11 +1,13 @@
 /**
  * A child process of the SSE benchmark holding its share of feed subscribers on raw TCP sockets.
- * A read only notes its arrival time and keeps the bytes; frames (`id: <seq>`) are picked out of
- * them when the benchmark asks, so thousands of subscribers cost the client side as little as
+ * A read only notes its arrival time and keeps the bytes; frames are parsed out of them (the
+ * project's SSE parser, fed the raw HTTP/1.1 body: a chunk-size line between frames is a field it
+ * ignores) when the benchmark asks, so thousands of subscribers cost the client side as little as
  * possible while frames arrive. Times are epoch ms with sub-ms precision
  * (`performance.timeOrigin + performance.now()`), comparable across processes.
  */
 import { connect, type Socket } from 'node:net';
+import { sseParser } from '../common/sse.js';
 
 export interface SubscriberSpec {
   session: number;
@@ -37,8 +39,12 @@ class Subscriber {
   /** Reads since the last collect, with their arrival times. */
   #reads: { at: number; bytes: Buffer }[] = [];
   #arrivals = new Map<number, number>();
-  /** The end of the last read when it split a line. */
-  #partial = '';
+  /** When the read being parsed arrived: the time of each event it completes. */
+  #readAt = 0;
+  #parser = sseParser(({ id }) => {
+    if (id !== undefined) this.#arrivals.set(Number(id), this.#readAt);
+  });
+  #decoder = new TextDecoder();
 
   constructor(readonly spec: SubscriberSpec) {}
 
@@ -74,12 +80,8 @@ class Subscriber {
   /** When the frame with this seq arrived, if it has. */
   arrivalOf(seq: number): number | undefined {
     for (const { at, bytes } of this.#reads) {
-      const text = this.#partial + bytes.toString('latin1');
-      const end = text.lastIndexOf('\n');
-      this.#partial = text.slice(end + 1);
-      for (const match of text.slice(0, end + 1).matchAll(/^id: (\d+)$/gm)) {
-        this.#arrivals.set(Number(match[1]), at);
-      }
+      this.#readAt = at;
+      this.#parser.feed(this.#decoder.decode(bytes, { stream: true }));
     }
     this.#reads = [];
     return this.#arrivals.get(seq);

@@ -1,7 +1,9 @@
 /**
  * The API's LLM: the same OpenAI-compatible endpoint and model as the agent, for text chat
- * without a live call and for `GET /api/models`. The OpenAI client retries what is worth retrying
- * (connection errors, 408, 409, 429, 5xx, honouring Retry-After) with backoff, and nothing else.
+ * without a live call and for `GET /api/models`. Its requests are retried by the API's one retry
+ * policy for provider calls (`withRetries`: connection errors, timeouts, 408, 429, 5xx, honouring
+ * a short Retry-After, with backoff and jitter), the OpenAI client's own retries being off; a reply
+ * is retried only until its stream opens.
  * A reply that fails before its first word goes to the fallback LLM when one is configured
  * (LLM_FALLBACK_*), as the agent's does. What still fails becomes an `ApiError` with a stable code,
  * never the provider's text.
@@ -9,6 +11,9 @@
 import OpenAI from 'openai';
 import { fallbackConfigs, openaiApiKey, type ProvidersConfig } from '../../common/config.js';
 import { ApiError, apiError } from '../errors.js';
+import { ProviderError } from '../providers/errors.js';
+import { providerErrorOf } from '../providers/http.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../providers/retry.js';
 
 export type ChatTurn = { role: 'system' | 'user' | 'assistant'; content: string };
 
@@ -19,7 +24,8 @@ export interface ChatLlm {
 }
 
 export interface ChatLlmOptions {
-  retries?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Per attempt. */
   timeoutMs?: number;
   log?: (details: object, message: string) => void;
 }
@@ -29,9 +35,20 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
     new OpenAI({
       apiKey: openaiApiKey(stage),
       ...(stage.LLM_BASE_URL !== undefined && { baseURL: stage.LLM_BASE_URL }),
-      maxRetries: options.retries ?? 2,
+      maxRetries: 0,
       timeout: options.timeoutMs ?? 30_000,
     });
+  const retry = { ...DEFAULT_RETRY, ...options.retry };
+  /** One request to the LLM under the retry policy; its failure as a `ProviderError`. */
+  const request = <T>(send: () => Promise<T>, signal: AbortSignal) =>
+    withRetries(
+      () =>
+        send().catch((error: unknown) => {
+          if (signal.aborted) throw error;
+          throw asProviderError(error);
+        }),
+      { ...retry, signal },
+    );
   const first = { client: openaiClient(config), model: config.LLM_MODEL, name: 'first' };
   const fallback = fallbackConfigs(config).llm;
   /** The LLMs a reply is asked of, in order. */
@@ -40,16 +57,14 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
     : [first];
   const failed = (error: unknown, llm = 'first'): ApiError => {
     if (error instanceof ApiError) return error;
-    const status = error instanceof OpenAI.APIError ? error.status : undefined;
-    options.log?.({ llm, status, kind: (error as Error)?.name }, 'LLM request failed');
-    // A 4xx other than the retryable ones is the request's fault (model, key): retrying or
+    const failure = error instanceof ProviderError ? error : asProviderError(error);
+    options.log?.(
+      { llm, status: failure.status, kind: (failure.cause as Error)?.name },
+      'LLM request failed',
+    );
+    // A refusal that another attempt would get again is the request's fault (model, key):
     // waiting will not help, so it is not "unavailable".
-    if (
-      status !== undefined &&
-      status >= 400 &&
-      status < 500 &&
-      ![408, 409, 429].includes(status)
-    ) {
+    if (!failure.retryable) {
       return apiError(
         502,
         'llm_request_rejected',
@@ -80,9 +95,13 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
       for (const [index, llm] of llms.entries()) {
         let started = false;
         try {
-          const stream = await llm.client.chat.completions.create(
-            { model: llm.model, messages, stream: true },
-            { signal },
+          const stream = await request(
+            () =>
+              llm.client.chat.completions.create(
+                { model: llm.model, messages, stream: true },
+                { signal },
+              ),
+            signal,
           );
           for await (const chunk of stream) {
             const delta = chunk.choices[0]?.delta?.content;
@@ -102,14 +121,30 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
     async listModels(signal) {
       requireConfigured();
       try {
-        const models = [];
-        for await (const model of first.client.models.list({ signal })) {
-          models.push({ id: model.id, owned_by: model.owned_by });
-        }
-        return models;
+        return await request(async () => {
+          const models = [];
+          for await (const model of first.client.models.list({ signal })) {
+            models.push({ id: model.id, owned_by: model.owned_by });
+          }
+          return models;
+        }, signal);
       } catch (error) {
         throw failed(error);
       }
     },
   };
+}
+
+/** The OpenAI client's failure as the API's provider failure: retryable or not, and its wait. */
+function asProviderError(error: unknown): ProviderError {
+  if (error instanceof ProviderError) return error;
+  if (error instanceof OpenAI.APIError && error.status !== undefined) {
+    return providerErrorOf('llm', error.status, error.headers ?? new Headers(), error);
+  }
+  // No answer: a connection error or a timeout.
+  const reason = error instanceof OpenAI.APIConnectionTimeoutError ? 'timeout' : 'network';
+  return new ProviderError('llm', `The llm request failed (${reason}).`, {
+    retryable: true,
+    cause: error,
+  });
 }

@@ -32,9 +32,12 @@ export class ProviderError extends Error {
   }
 }
 
-/** Timeouts, rate limits and server errors pass; any other 4xx fails the same way again. */
+/**
+ * Timeouts, conflicts (OpenAI's lock timeout), rate limits and server errors pass; any other 4xx
+ * fails the same way again.
+ */
 export const isRetryableStatus = (status: number) =>
-  status === 408 || status === 429 || status === 499 || status >= 500;
+  status === 408 || status === 409 || status === 429 || status === 499 || status >= 500;
 
 const stageNames: Record<ProviderStage, string> = {
   stt: 'speech-to-text',

@@ -5,7 +5,7 @@
  */
 import type { z } from 'zod';
 import { isRetryableStatus, ProviderError, type ProviderStage } from './errors.js';
-import { type RetryPolicy, withRetries } from './retry.js';
+import { DEFAULT_RETRY, type RetryPolicy, withRetries } from './retry.js';
 
 export interface ProviderClientOptions {
   fetch?: typeof fetch;
@@ -24,7 +24,6 @@ export type ProviderCall = <T>(
 ) => Promise<T>;
 
 const DEFAULT_TIMEOUT_MS = 30_000;
-const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseMs: 500, maxMs: 5_000 };
 
 export function createProviderCall(
   stage: ProviderStage,
@@ -39,11 +38,7 @@ export function createProviderCall(
     await response.body?.cancel();
     const { status } = response;
     log({ stage, status }, 'provider request failed');
-    return new ProviderError(stage, `The ${stage} provider answered ${status}.`, {
-      status,
-      retryable: isRetryableStatus(status),
-      retryAfterMs: retryAfterMs(response.headers),
-    });
+    return providerErrorOf(stage, status, response.headers);
   };
 
   const attempt = async <T>(
@@ -75,6 +70,21 @@ export function createProviderCall(
 
   return (url, init, read, signal) =>
     withRetries(() => attempt(url, init, read, signal), { ...retry, signal });
+}
+
+/** A provider's refusal (an HTTP status) as a `ProviderError`, retryable or not. */
+export function providerErrorOf(
+  stage: ProviderStage,
+  status: number,
+  headers: Headers,
+  cause?: unknown,
+): ProviderError {
+  return new ProviderError(stage, `The ${stage} provider answered ${status}.`, {
+    status,
+    retryable: isRetryableStatus(status),
+    retryAfterMs: retryAfterMs(headers),
+    cause,
+  });
 }
 
 /** Reads a JSON answer of the expected shape; another shape is the provider's bug: no retry. */

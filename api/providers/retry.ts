@@ -13,6 +13,9 @@ export interface RetryPolicy {
   maxMs: number;
 }
 
+/** Every provider call the API makes: two retries, 0.5 s doubling up to 5 s. */
+export const DEFAULT_RETRY: RetryPolicy = { retries: 2, baseMs: 500, maxMs: 5_000 };
+
 export interface RetryOptions extends RetryPolicy {
   /** Stops the waiting and the retries when the caller gives up. */
   signal?: AbortSignal;

@@ -3,8 +3,10 @@
  * `delta` frames as the LLM generates, one `done` frame with the whole answer, an `error` frame
  * when the LLM fails, and the LLM request cancelled when the client goes away.
  */
+
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { ChatResponse } from '../../common/protocol.js';
+import { parseSse } from '../../common/sse.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
 import {
   buildTestApp,
@@ -14,7 +16,6 @@ import {
   postForm,
   postJson,
   readBody,
-  sseFrames,
   type TestApp,
 } from '../../test/support/test-app.js';
 
@@ -61,7 +62,7 @@ describe('POST /api/chat, streaming', () => {
     expectSse(response);
 
     const text = await readBody(response).toEnd();
-    const frames = sseFrames(text);
+    const frames = parseSse(text);
     const done = JSON.parse(frames.at(-1)?.data ?? '') as ChatResponse;
     expect(done).toStrictEqual({
       message: REPLY,
@@ -88,7 +89,7 @@ describe('POST /api/chat, streaming', () => {
     expectSse(byForm);
 
     for (const response of [byHeader, byForm]) {
-      const frames = sseFrames(await readBody(response).toEnd());
+      const frames = parseSse(await readBody(response).toEnd());
       expect(frames.map((frame) => frame.event)).toStrictEqual(['delta', 'delta', 'done']);
       expect(frames.slice(0, 2).map((frame) => frame.data)).toStrictEqual([
         '{"text":"Two"}',
@@ -143,7 +144,7 @@ describe('POST /api/chat, streaming', () => {
     expectSse(response);
 
     const text = await readBody(response).toEnd();
-    const frames = sseFrames(text);
+    const frames = parseSse(text);
     expect(frames.map((frame) => frame.event)).toStrictEqual(['error']);
     expect(JSON.parse(frames[0]?.data ?? '')).toStrictEqual(
       errorShape('llm_unavailable', 'The language model is unavailable; try again shortly.'),
@@ -160,7 +161,7 @@ describe('POST /api/chat, streaming', () => {
       { message: 'Hi.', sessionId, stream: true },
       { headers: { authorization: `Bearer ${sessionToken}` } },
     );
-    const frames = sseFrames(await readBody(response).toEnd());
+    const frames = parseSse(await readBody(response).toEnd());
 
     expect(frames.map((frame) => frame.event)).toStrictEqual(['delta', 'error']);
     expect(frames[0]?.data).toBe('{"text":"Sure,"}');

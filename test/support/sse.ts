@@ -1,8 +1,9 @@
 /**
  * A test subscriber to the session feed: reads `GET /api/sessions/:id/events` over fetch, parses
- * SSE frames as a browser's EventSource would, and keeps every event with its arrival time.
+ * its events with the project's SSE reader (as a browser's EventSource would), and keeps every event with its arrival time.
  */
 import type { SessionEvent } from '../../common/protocol.js';
+import { readSse } from '../../common/sse.js';
 
 export interface ReceivedEvent {
   event: SessionEvent;
@@ -93,36 +94,17 @@ export class FeedSubscriber {
   async #read(): Promise<void> {
     const body = this.response.body;
     if (!body) return;
-    const decoder = new TextDecoder();
-    let buffer = '';
     try {
-      for await (const chunk of body) {
-        buffer += decoder.decode(chunk as Uint8Array, { stream: true });
-        let end = buffer.indexOf('\n\n');
-        while (end !== -1) {
-          this.#parseFrame(buffer.slice(0, end));
-          buffer = buffer.slice(end + 2);
-          end = buffer.indexOf('\n\n');
-        }
+      const feed = readSse(body, {
+        onComment: (comment) => this.comments.push(comment),
+        onRetry: (ms) => this.retryHints.push(ms),
+      });
+      for await (const { id, event, data } of feed) {
+        this.received.push({ event: JSON.parse(data), id, name: event, receivedAt: Date.now() });
+        for (const wake of this.#waiters) wake();
       }
     } catch {
       // closed by us or by the server
     }
-  }
-
-  #parseFrame(frame: string): void {
-    let id: string | undefined;
-    let name: string | undefined;
-    const data: string[] = [];
-    for (const line of frame.split('\n')) {
-      if (line.startsWith(':')) this.comments.push(line);
-      else if (line.startsWith('retry:')) this.retryHints.push(Number(line.slice(6)));
-      else if (line.startsWith('id:')) id = line.slice(3).trim();
-      else if (line.startsWith('event:')) name = line.slice(6).trim();
-      else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
-    }
-    if (data.length === 0) return;
-    this.received.push({ event: JSON.parse(data.join('\n')), id, name, receivedAt: Date.now() });
-    for (const wake of this.#waiters) wake();
   }
 }

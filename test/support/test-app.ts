@@ -185,7 +185,7 @@ export function buildTestApp({
     store,
     voiceReplies: replies,
     voiceMessages: createVoiceMessages({ config, replies }),
-    chatLlm: createChatLlm(config, { retries: 1 }),
+    chatLlm: createChatLlm(config, { retry: { retries: 1, baseMs: 1, maxMs: 20 } }),
     logger,
     version: VERSION,
     ...(eventStream && { eventStream }),
@@ -269,17 +269,3 @@ export function postForm(
   for (const [name, value] of Object.entries(fields)) body.append(name, value);
   return { method: 'POST', headers, body };
 }
-
-/** SSE text as frames: each frame's `event:` name and its `data:` lines joined. */
-export const sseFrames = (text: string) =>
-  text
-    .split('\n\n')
-    .filter((frame) => frame !== '')
-    .map((frame) => {
-      const lines = frame.split('\n');
-      const field = (name: string) =>
-        lines
-          .filter((line) => line.startsWith(`${name}: `))
-          .map((line) => line.slice(name.length + 2));
-      return { event: field('event')[0], data: field('data').join('\n') };
-    });

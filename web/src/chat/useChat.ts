@@ -6,10 +6,10 @@
  */
 import { useCallback, useRef, useState } from 'react';
 import type { ChatResponse, ErrorBody } from '../../../common/protocol';
+import { readSse } from '../../../common/sse';
 import { ApiFailure, callApi, eventsUrlOf, isSessionGone, withToken } from '../session/api';
 import { describeFailure } from '../session/plainWords';
 import type { SessionControl } from '../session/useSession';
-import { readSseFrames } from './sseFrames';
 
 export function useChat(session: SessionControl) {
   const [sending, setSending] = useState(false);
@@ -41,7 +41,7 @@ export function useChat(session: SessionControl) {
           }),
         });
         if (!response.body) throw new ApiFailure(0, 'no_body', 'The reply was empty.');
-        for await (const frame of readSseFrames(response.body)) {
+        for await (const frame of readSse(response.body)) {
           if (frame.event === 'delta') {
             applyChat({
               type: 'delta',
