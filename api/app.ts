@@ -31,9 +31,6 @@ import { webRoutes } from './routes/web.js';
 import { webhookRoutes } from './routes/webhook.js';
 import { requireSessionToken, SESSION_SCOPE } from './session-auth.js';
 
-// Until routes/health.ts and routes/models.ts import it from deps.ts.
-export type { AppDeps } from './deps.js';
-
 export function createApp(appDeps: AppDeps) {
   const { config } = appDeps;
   const metrics = createMetrics({

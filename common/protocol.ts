@@ -335,13 +335,11 @@ export const transcriptQuerySchema = z.object({
     description:
       "Items after this event seq: a page's `nextAfter` (0, the default: from the first item)",
   }),
-  limit: wholeNumber
-    .pipe(
-      z
-        .number()
-        .min(1, 'must be at least 1')
-        .max(TRANSCRIPT_PAGE_MAX, `must be at most ${TRANSCRIPT_PAGE_MAX}`),
-    )
+  // A pattern, not a number check after the transform, so the document says what is accepted.
+  limit: z
+    .string()
+    .regex(/^(?:[1-9]\d{0,2}|1000)$/, `must be a whole number from 1 to ${TRANSCRIPT_PAGE_MAX}`)
+    .transform(Number)
     .optional()
     .meta({
       description: `Items per page, at most ${TRANSCRIPT_PAGE_MAX} (default ${TRANSCRIPT_PAGE_DEFAULT})`,

@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono } from '@hono/zod-openapi';
 import { describeProviders } from '../../common/config.js';
 import { healthResponseSchema } from '../../common/protocol.js';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { errorResponse } from '../openapi.js';
 import { cacheUpstream } from '../upstream-cache.js';
 

@@ -4,7 +4,7 @@
  * per minute.
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
-import type { AppDeps } from '../app.js';
+import type { AppDeps } from '../deps.js';
 import { errorResponse } from '../openapi.js';
 import { cacheUpstream } from '../upstream-cache.js';
 
