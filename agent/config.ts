@@ -12,6 +12,11 @@ export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).ext
    * worker. With one worker there is no other, so by default (1) it never refuses: a busy call
    * beats a dropped one. Lower it (e.g. 0.8) when several workers share the calls.
    */
+  /**
+   * Calls the worker takes at most (0: no set capacity). When set, the load it reports is its
+   * calls ÷ this instead of the machine's CPU, and it is full at this many.
+   */
+  AGENT_MAX_CALLS: env.integer(0, 0, 10_000),
   AGENT_LOAD_THRESHOLD: z.preprocess(
     (value) => (value === '' ? undefined : value),
     z.coerce.number().gt(0).default(1),

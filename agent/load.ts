@@ -1,10 +1,16 @@
 /**
- * The load a worker reports to LiveKit: the machine's CPU use since the last report, capped
- * below 1. LiveKit weights each worker by (1 - load) when it picks one for a call, so a worker
- * reporting exactly 1 gets none: on a busy machine with a single worker every new call would be
- * dropped. Refusing calls is the worker's own decision (AGENT_LOAD_THRESHOLD), not an accident.
+ * The load a worker reports to LiveKit, which weights each worker by (1 - load) when it picks one
+ * for a call and sends none to a worker at or over its threshold (AGENT_LOAD_THRESHOLD, 1 by
+ * default):
+ * - with AGENT_MAX_CALLS set, its calls against that capacity: predictable, the same on every
+ *   machine for a figure measured once (`npm run bench -- --only capacity`), and full exactly at
+ *   the capacity;
+ * - otherwise the machine's CPU use since the last report, capped below 1: a worker reporting
+ *   exactly 1 gets no call, and on a busy machine with a single worker every new call would be
+ *   dropped. Refusing calls is the worker's own decision (the threshold), not an accident.
  */
 import { cpus } from 'node:os';
+import type { AgentServer } from '@livekit/agents';
 
 export const MAX_REPORTED_LOAD = 0.99;
 
@@ -17,7 +23,11 @@ const cpuTimes = () =>
     { idle: 0, total: 0 },
   );
 
-export function createLoadMonitor(): () => Promise<number> {
+/** The calls a worker is running; its `activeJobs`, the shared job processes' included. */
+type CallCounter = Pick<AgentServer, 'activeJobs'>;
+
+export function createLoadMonitor(maxCalls = 0): (server: CallCounter) => Promise<number> {
+  if (maxCalls > 0) return async (server) => Math.min(1, server.activeJobs.length / maxCalls);
   let last = cpuTimes();
   return async () => {
     const now = cpuTimes();

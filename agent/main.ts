@@ -24,7 +24,7 @@ cli.runApp(
     apiKey: config.LIVEKIT_API_KEY,
     apiSecret: config.LIVEKIT_API_SECRET,
     port: config.AGENT_HEALTH_PORT,
-    loadFunc: createLoadMonitor(),
+    loadFunc: createLoadMonitor(config.AGENT_MAX_CALLS),
     loadThreshold: config.AGENT_LOAD_THRESHOLD,
     logLevel: config.LOG_LEVEL,
     // A worker is a server: it keeps retrying (every 10 s at most) until LiveKit is back.
