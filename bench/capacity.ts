@@ -203,7 +203,8 @@ export async function runCapacityBench({ quick }: BenchOptions): Promise<BenchSe
           met: marginal(best, 'rssMB') <= TARGET_MARGINAL_RSS_MB,
         },
         {
-          figure: 'server CPU per active call (LiveKit + API + worker + jobs + inference, callers excluded)',
+          figure:
+            'server CPU per active call (LiveKit + API + worker + jobs + inference, callers excluded)',
           value: `${(server(best, 'cpuCores') / best.calls).toFixed(3)} cores`,
           baseline: `idle stack ${(idle ? server(idle, 'cpuCores') : Number.NaN).toFixed(3)} cores`,
           target: `≤ ${TARGET_CPU_PER_CALL} cores`,
