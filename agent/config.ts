@@ -8,15 +8,15 @@ import { env, livekitSchema, providersSchema } from '../common/config.js';
 export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).extend({
   AGENT_HEALTH_PORT: env.integer(8081, 0, 65_535),
   /**
-   * CPU load (0–1) at which the worker stops taking calls, so LiveKit sends them to another
-   * worker. With one worker there is no other, so by default (1) it never refuses: a busy call
-   * beats a dropped one. Lower it (e.g. 0.8) when several workers share the calls.
-   */
-  /**
    * Calls the worker takes at most (0: no set capacity). When set, the load it reports is its
    * calls ÷ this instead of the machine's CPU, and it is full at this many.
    */
   AGENT_MAX_CALLS: env.integer(0, 0, 10_000),
+  /**
+   * Load (0–1: CPU, or calls ÷ AGENT_MAX_CALLS) at which the worker stops taking calls, so
+   * LiveKit sends them to another worker. With one worker there is no other, so by default (1) it never refuses: a busy call
+   * beats a dropped one. Lower it (e.g. 0.8) when several workers share the calls.
+   */
   AGENT_LOAD_THRESHOLD: z.preprocess(
     (value) => (value === '' ? undefined : value),
     z.coerce.number().gt(0).default(1),

@@ -23,6 +23,9 @@ const silentLog = { warn: () => {}, error: () => {} };
 const speak = (n: number) =>
   ({ event_type: 'agent_speaking', text: `t${n}`, delta: `t${n}`, turn_id: 'x' }) as const;
 
+const transcription = (text: string, isFinal: boolean) =>
+  ({ event_type: 'transcription', text, is_final: isFinal, is_interruption: false }) as const;
+
 function reporter(fetchFn: typeof fetch) {
   return new EventReporter({
     apiUrl: 'http://api.test/',
@@ -120,24 +123,10 @@ describe('EventReporter', () => {
         source: 'voice',
         item_id: `i${n}`,
       }) as const;
-    const final = (n: number) =>
-      ({
-        event_type: 'transcription',
-        text: `f${n}`,
-        is_final: true,
-        is_interruption: false,
-      }) as const;
-    const interim = (n: number) =>
-      ({
-        event_type: 'transcription',
-        text: `p${n}`,
-        is_final: false,
-        is_interruption: false,
-      }) as const;
     for (let n = 0; n < 10; n++) {
-      events.report(interim(n));
+      events.report(transcription(`p${n}`, false));
       events.report(speak(n));
-      events.report(final(n));
+      events.report(transcription(`f${n}`, true));
       events.report(item(n));
     }
     await events.close(5000);
@@ -178,12 +167,7 @@ describe('EventReporter', () => {
       maxQueued: 3,
     });
     for (let n = 0; n < 8; n++) {
-      events.report({
-        event_type: 'transcription',
-        text: `f${n}`,
-        is_final: true,
-        is_interruption: false,
-      });
+      events.report(transcription(`f${n}`, true));
     }
     await events.close(5000);
     expect(batches.at(-1)?.map((e) => ('text' in e ? e.text : ''))).toEqual(

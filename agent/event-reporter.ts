@@ -33,7 +33,7 @@ const REQUEST_TIMEOUT_MS = 5000;
 const DEFAULT_MAX_QUEUED = 5000;
 
 /** What can go without losing the conversation: each is superseded by a later event. */
-export const isInterim = (event: SessionEventBody): boolean =>
+const isInterim = (event: SessionEventBody): boolean =>
   event.event_type === 'user_speaking' ||
   event.event_type === 'agent_speaking' ||
   event.event_type === 'metrics' ||

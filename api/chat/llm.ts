@@ -57,7 +57,7 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
     : [first];
   const failed = (error: unknown, llm = 'first'): ApiError => {
     if (error instanceof ApiError) return error;
-    const failure = error instanceof ProviderError ? error : asProviderError(error);
+    const failure = asProviderError(error);
     options.log?.(
       { llm, status: failure.status, kind: (failure.cause as Error)?.name },
       'LLM request failed',

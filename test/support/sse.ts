@@ -1,6 +1,7 @@
 /**
  * A test subscriber to the session feed: reads `GET /api/sessions/:id/events` over fetch, parses
- * its events with the project's SSE reader (as a browser's EventSource would), and keeps every event with its arrival time.
+ * its events with the project's SSE reader (as a browser's EventSource would), and keeps every
+ * event with its arrival time.
  */
 import type { SessionEvent } from '../../common/protocol.js';
 import { readSse } from '../../common/sse.js';
