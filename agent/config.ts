@@ -15,7 +15,8 @@ export const agentConfigSchema = livekitSchema.extend(providersSchema.shape).ext
   /**
    * Load (0–1: CPU, or calls ÷ AGENT_MAX_CALLS) at which the worker stops taking calls, so
    * LiveKit sends them to another worker. With one worker there is no other, so by default (1)
-   * it never refuses: a busy call beats a dropped one. Lower it (e.g. 0.8) when several workers share the calls.
+   * it never refuses: a busy call beats a dropped one. Lower it (e.g. 0.8) when several workers
+   * share the calls.
    */
   AGENT_LOAD_THRESHOLD: z.preprocess(
     (value) => (value === '' ? undefined : value),
