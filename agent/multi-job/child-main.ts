@@ -7,6 +7,7 @@
  * with the job's id (messages.ts). It exits when the worker asks and its calls are over, or when
  * the worker is gone (no ping for 15 s).
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { EventEmitter, once } from 'node:events';
 import { pathToFileURL } from 'node:url';
 import {
@@ -32,11 +33,14 @@ import {
   validateSessionEndTimeout,
   waitForEntrypointShutdown,
 } from '@livekit/agents/dist/job_lifecycle.js';
+import { setLoggerState } from '@livekit/agents/dist/log_core.js';
 import { dispose, Room, RoomEvent } from '@livekit/rtc-node';
 import type { SharedProcessMessage } from './messages.js';
 
 const ORPHANED_TIMEOUT_MS = 15_000;
 type Logger = ReturnType<typeof log>;
+/** The call whose code is running: its job and room, named on each of its log lines. */
+const currentCall = new AsyncLocalStorage<{ jobID: string; room_id: string | undefined }>();
 
 const send = (message: SharedProcessMessage): void => {
   try {
@@ -142,7 +146,13 @@ async function main(): Promise<void> {
   initializeLogger(init.value.loggerOptions);
   const sessionEndTimeout = validateSessionEndTimeout(init.value.sessionEndTimeout ?? Number.NaN);
   const proc = new JobProcess();
-  const logger = log().child({ pid: proc.pid });
+  // The framework logs through one global logger, to which a process of one call binds its job.
+  // Here each line names the call it runs for (what runs outside any call names only the process).
+  const logger = log().child(
+    { pid: proc.pid },
+    { formatters: { log: (line) => ({ ...currentCall.getStore(), ...line }) } },
+  );
+  setLoggerState(logger, init.value.loggerOptions);
   process.on('unhandledRejection', (reason) => {
     logger.debug({ error: reason }, 'unhandled promise rejection in a shared job process');
   });
@@ -171,14 +181,15 @@ async function main(): Promise<void> {
       case 'startJobRequest': {
         const info = message.value.runningJob;
         const jobId = info.job.id;
-        const callLogger = logger.child({ jobID: jobId, room_id: info.job.room?.sid });
-        const call = startCall(agent, proc, info, inference, sessionEndTimeout, callLogger);
+        const call = currentCall.run({ jobID: jobId, room_id: info.job.room?.sid }, () => {
+          logger.debug({ calls: calls.size + 1 }, 'job started');
+          return startCall(agent, proc, info, inference, sessionEndTimeout, logger);
+        });
         calls.set(jobId, call);
         void call.done.finally(() => {
           calls.delete(jobId);
           if (exiting && calls.size === 0) exit.resolve();
         });
-        callLogger.debug({ calls: calls.size }, 'job started');
         break;
       }
       case 'jobShutdownRequest':

@@ -1,12 +1,17 @@
 /**
  * Our patch of @livekit/agents (patches/@livekit+agents+1.9.0.patch, applied by `postinstall`) is
  * in place: ServerOptions carries `createProcPool` (through the CLI's re-construction), the worker
- * builds its pool with it, and the framework files the shared job processes use can be imported.
- * Fails after an install that skipped the patch; run `npx patch-package` then.
+ * builds its pool with it, the framework files the shared job processes use can be imported, the
+ * room input takes a frame size and can leave out session messages, and AudioByteStream copies
+ * each write once. Fails after an install that skipped the patch; run `npx patch-package` then.
  */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AgentServer,
+  AudioByteStream,
   initializeLogger,
   type ProcPoolFactory,
   type ProcPoolOptions,
@@ -50,7 +55,34 @@ describe('the @livekit/agents patch', () => {
       import('@livekit/agents/dist/ipc/supervised_proc.js'),
       import('@livekit/agents/dist/ipc/job_executor.js'),
       import('@livekit/agents/dist/job_lifecycle.js'),
+      import('@livekit/agents/dist/log_core.js'),
     ]);
-    expect(modules.map((m) => Object.keys(m).length > 0)).toEqual([true, true, true]);
+    expect(modules.map((m) => Object.keys(m).length > 0)).toEqual([true, true, true, true]);
+  });
+
+  it('splits AudioByteStream writes into whole frames, keeping the rest for the next write', () => {
+    const stream = new AudioByteStream(16_000, 1, 4);
+    const bytes = Int16Array.from({ length: 10 }, (_, i) => i + 1);
+    const view = new Uint8Array(bytes.buffer);
+    const frames = [...stream.write(view.subarray(0, 5)), ...stream.write(view.subarray(5))];
+    expect(frames.map((frame) => [...frame.data])).toEqual([
+      [1, 2, 3, 4],
+      [5, 6, 7, 8],
+    ]);
+    expect(stream.flush().map((frame) => [...frame.data])).toEqual([[9, 10]]);
+    // The framework spread every buffered byte into an array on each write (per 10 ms frame).
+    expect(AudioByteStream.prototype.write.toString()).not.toContain('...this.#buf');
+  });
+
+  it('passes the room input frame size to the audio stream and can leave out session messages', () => {
+    const dist = dirname(createRequire(import.meta.url).resolve('@livekit/agents'));
+    const source = (file: string) => readFileSync(join(dist, file), 'utf8');
+    expect(source('voice/room_io/room_io.js')).toContain(
+      'frameSizeMs: this.inputOptions.audioFrameSizeMs',
+    );
+    expect(source('voice/room_io/_input.js')).toContain('frameSizeMs: this.frameSizeMs');
+    expect(source('voice/agent_session.js')).toContain(
+      'inputOptions.sessionMessagesEnabled) !== false',
+    );
   });
 });
