@@ -24,6 +24,18 @@ import { tapSpokenText } from './spoken-text.js';
 
 /** How long the job waits for the last events to reach the API when the call ends. */
 const EVENT_FLUSH_TIMEOUT_MS = 3000;
+/**
+ * How the agent takes the room's input. The caller's audio at 16 kHz, the rate VAD, the
+ * end-of-turn model and the STT take (at the framework's 24 kHz each resampled it every frame), in
+ * 20 ms frames (rtc-node's 10 ms doubles every per-frame cost). No session messages: the framework
+ * would send every session event to the caller as a byte stream, which the page does not read (it
+ * follows the API's feed). Frame size and session messages are our framework patch (patches/).
+ */
+const ROOM_INPUT = {
+  audioSampleRate: 16_000,
+  audioFrameSizeMs: 20,
+  sessionMessagesEnabled: false,
+};
 
 /**
  * How long after the user stops speaking the agent may still start its reply: the longest
@@ -83,7 +95,11 @@ export default defineAgent({
     // instead of waiting for LiveKit to close the room around the lone agent.
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
     const history = await loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger });
-    await session.start({ agent: createAssistant(metadata.instructions, history), room: ctx.room });
+    await session.start({
+      agent: createAssistant(metadata.instructions, history),
+      room: ctx.room,
+      inputOptions: ROOM_INPUT,
+    });
     tapSpokenText(session, feed, logger);
     await ctx.connect();
     publishTurnState();
