@@ -7,6 +7,7 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { agentConfigSchema } from '../agent/config.js';
 import { startTestStack } from '../test/support/harness.js';
 import type { CallerMessage } from './capacity-callers.js';
 import { type Role, type RoleStats, sampleTree, statsBetween } from './process-stats.js';
@@ -20,8 +21,10 @@ const ADDED_OVERHEAD_LIMIT_MS = 300;
 const AGENT_ENV = {
   LOG_LEVEL: 'info',
   ENDPOINTING_MAX_DELAY_MS: '500',
-  // The pool under test: `AGENT_JOBS_PER_PROCESS=4 npm run bench -- --only capacity`.
-  AGENT_JOBS_PER_PROCESS: process.env.AGENT_JOBS_PER_PROCESS || '1',
+  // The pool under test, the worker's default unless set: `AGENT_JOBS_PER_PROCESS=1 npm run bench`.
+  AGENT_JOBS_PER_PROCESS: String(
+    agentConfigSchema.shape.AGENT_JOBS_PER_PROCESS.parse(process.env.AGENT_JOBS_PER_PROCESS),
+  ),
 };
 const SERVER_ROLES: Role[] = ['livekit', 'api', 'agent worker', 'agent jobs', 'agent inference'];
 const CALLERS_PER_PROCESS = 5;
@@ -130,8 +133,8 @@ const describeRoles = (roles: Partial<Record<Role, RoleStats>>) =>
     .join(', ');
 
 export async function runCapacityBench({ quick }: BenchOptions): Promise<BenchSection> {
-  const levels = quick ? [2] : [1, 4, 8, 12, 16, 20, 25, 30];
-  const stepMs = quick ? 15_000 : 30_000;
+  const levels = quick ? [4] : [1, 4, 8, 12, 16, 20, 25, 30];
+  const stepMs = quick ? 20_000 : 30_000;
   const holdMs = quick ? 0 : 300_000;
   const stack = await startTestStack(AGENT_ENV);
   const groups = new CallerGroups(stack.apiUrl);
