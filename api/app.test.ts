@@ -254,6 +254,19 @@ describe('GET /openapi.json', () => {
       },
     });
   });
+
+  it('documents the request headers routes read: Last-Event-ID on the feed, Range on voice replies', async () => {
+    const { app } = buildApp();
+    const document = (await (await app.request('/openapi.json')).json()) as {
+      paths: Record<string, Record<string, { parameters?: { in: string; name: string }[] }>>;
+    };
+    const headers = (path: string) =>
+      (document.paths[path]?.get?.parameters ?? [])
+        .filter((parameter) => parameter.in === 'header')
+        .map((parameter) => parameter.name);
+    expect(headers('/api/sessions/{id}/events')).toEqual(['last-event-id']);
+    expect(headers('/api/voice/{id}')).toEqual(['range']);
+  });
 });
 
 describe('POST /api/sessions with API_KEYS set', () => {

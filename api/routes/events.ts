@@ -30,6 +30,11 @@ const eventsRoute = createRoute({
       token: z.string().optional().openapi({ description: 'The session token, for EventSource' }),
       lastEventId: z.string().optional().openapi({ description: 'Like the Last-Event-ID header' }),
     }),
+    headers: z.object({
+      'last-event-id': z.string().optional().openapi({
+        description: 'Replay the events after this seq (a reconnecting EventSource sends it)',
+      }),
+    }),
   },
   responses: {
     200: {

@@ -21,7 +21,12 @@ const voiceRoute = createRoute({
   summary:
     'The spoken reply to a voice message (the `audioUrl` of a chat answer), until it expires',
   // Any string (an empty one is another path): a malformed id gets the same 404 as an unknown one.
-  request: { params: z.object({ id: z.string().min(1) }) },
+  request: {
+    params: z.object({ id: z.string().min(1) }),
+    headers: z.object({
+      range: z.string().optional().openapi({ description: 'One byte range, e.g. `bytes=0-1023`' }),
+    }),
+  },
   responses: {
     200: audioResponse('The reply audio; its content type says the format (wav, mp3)'),
     206: audioResponse('The requested byte range of the reply audio'),
