@@ -1,11 +1,12 @@
 /**
  * Rate limits: at most `limit` requests per window for each key (a client, a session), answered
- * past that with 429 `rate_limited` and `Retry-After`. Counting is hono-rate-limiter's; its
- * in-memory store serves one API process, and its RedisStore takes that place when several
- * replicas must share the counts.
+ * past that with 429 `rate_limited` and `Retry-After`. Counting is hono-rate-limiter's: in memory
+ * for one API process, or in Redis (its RedisStore, with REDIS_URL) so that several replicas share
+ * the counts and a client cannot multiply its limit by the replicas behind the load balancer.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { MemoryStore, rateLimiter } from 'hono-rate-limiter';
+import { MemoryStore, RedisStore, rateLimiter } from 'hono-rate-limiter';
+import type { Redis } from 'ioredis';
 import { respondWithError } from '../errors.js';
 
 declare module 'hono' {
@@ -23,13 +24,34 @@ export interface RateLimitOptions {
   windowMs: number;
   /** The counter a request counts against; undefined leaves the request to other limits. */
   keyOf: (c: Context) => string | undefined | Promise<string | undefined>;
+  /** Counts in this Redis, under `va:rl:<what>:`, instead of in this process. */
+  redis?: Redis | undefined;
 }
+
+/** hono-rate-limiter's Redis client, on ioredis. */
+const redisStore = (redis: Redis, what: string) =>
+  new RedisStore({
+    prefix: `va:rl:${what.replaceAll(' ', '-')}:`,
+    client: {
+      scriptLoad: async (script) => String(await redis.script('LOAD', script)),
+      evalsha: (sha, keys, args) =>
+        redis.evalsha(sha, keys.length, ...keys, ...(args as string[])) as never,
+      decr: (key) => redis.decr(key),
+      del: (key) => redis.del(key),
+    },
+  });
 
 const passThrough: MiddlewareHandler = async function noRateLimit(_c, next) {
   return next();
 };
 
-export function rateLimit({ what, limit, windowMs, keyOf }: RateLimitOptions): MiddlewareHandler {
+export function rateLimit({
+  what,
+  limit,
+  windowMs,
+  keyOf,
+  redis,
+}: RateLimitOptions): MiddlewareHandler {
   if (!Number.isInteger(limit) || limit < 0) throw new RangeError('limit must be 0 or more');
   if (!(windowMs > 0)) throw new RangeError('windowMs must be positive');
   if (limit === 0) return passThrough;
@@ -46,7 +68,7 @@ export function rateLimit({ what, limit, windowMs, keyOf }: RateLimitOptions): M
   return rateLimiter({
     windowMs,
     limit,
-    store: new MemoryStore(),
+    store: redis ? redisStore(redis, what) : new MemoryStore(),
     standardHeaders: false,
     skip: async (c) => (await keyFor(c)) === undefined,
     keyGenerator: async (c) => (await keyFor(c)) ?? '',
