@@ -5,9 +5,11 @@
  * `error` and another agent is dispatched, which starts from the conversation so far. A session
  * that has ended (DELETE, the caller hung up, idle expiry) is left alone, and so is a call whose
  * agent is still starting: two agents must never share a call. Driven by LiveKit's webhooks
- * (routes/webhook.ts); the watches live in this process.
+ * (routes/webhook.ts). The watches live in a watch book (call-watches.ts): this process's memory
+ * for one API, Redis for several, where another replica carries on the watches of one that died.
  */
 import type { NoAgentError } from '../common/protocol.js';
+import { memoryWatchBook, type Watch, type WatchBook } from './call-watches.js';
 import type { AppDeps } from './deps.js';
 import type { AgentJob } from './livekit.js';
 import { jobMetadata, sessionIdOfRoom } from './session-service.js';
@@ -27,7 +29,7 @@ const AGENT_LEFT_GRACE_MS = 3000;
 const EVENT_PAGE = 500;
 
 /** Why the API sends an agent; `agent_disconnected` is the agent's own report. */
-type Failure = Exclude<NoAgentError, 'agent_disconnected'>;
+export type Failure = Exclude<NoAgentError, 'agent_disconnected'>;
 
 const FAILURES: Record<Failure, { message: string; recoverable: boolean }> = {
   agent_lost: {
@@ -49,33 +51,27 @@ export interface CallRecovery {
   agentLeft(roomName: string, identity: string): void;
   /** The caller joined the room: an agent must be in it within the join timeout. */
   callerJoined(roomName: string): void;
+  /** Stops looking at watches (the API is shutting down); a shared book keeps them for others. */
+  close(): Promise<void>;
 }
 
-interface Watch {
-  /** Why the call needs an agent, for the first `error` it reports. */
-  failure: Failure;
-  /** Agents that were in the call and left: their jobs are over. */
-  departed: Set<string>;
-  dispatches: number;
-  /** Looks that failed (LiveKit or the store not answering). */
-  failures: number;
-  timer?: NodeJS.Timeout;
-  checking: boolean;
-  /** When the watch began (ms since the epoch). */
-  armedAt: number;
+export interface CallRecoveryOptions {
+  agentJoinTimeoutMs: number;
+  /** Where the watches live; this process's memory unless given. */
+  book?: WatchBook;
+  /** How long after an agent left its call is looked at (AGENT_LEFT_GRACE_MS; tests shorten it). */
+  agentLeftGraceMs?: number;
 }
 
 export function createCallRecovery(
   deps: Pick<AppDeps, 'store' | 'livekit' | 'ingestTokens' | 'logger'>,
-  { agentJoinTimeoutMs }: { agentJoinTimeoutMs: number },
+  {
+    agentJoinTimeoutMs,
+    book = memoryWatchBook(),
+    agentLeftGraceMs = AGENT_LEFT_GRACE_MS,
+  }: CallRecoveryOptions,
 ): CallRecovery {
   const { store, livekit, logger } = deps;
-  const watches = new Map<string, Watch>();
-
-  const schedule = (roomName: string, watch: Watch, delayMs: number) => {
-    clearTimeout(watch.timer);
-    watch.timer = setTimeout(() => void check(roomName, watch), delayMs).unref();
-  };
 
   /** The session whose caller is in `roomName` with no agent, if that is the case. */
   const abandonedSession = async (roomName: string) => {
@@ -95,7 +91,8 @@ export function createCallRecovery(
   const agentStarting = (jobs: AgentJob[], watch: Watch) =>
     jobs.some(
       (job) =>
-        !watch.departed.has(job.identity) && Date.now() - job.assignedAt < 2 * agentJoinTimeoutMs,
+        !watch.departed.includes(job.identity) &&
+        Date.now() - job.assignedAt < 2 * agentJoinTimeoutMs,
     );
 
   /** The session's log gets the error, and the turn goes back to idle if the agent had it. */
@@ -183,9 +180,8 @@ export function createCallRecovery(
     return false;
   };
 
-  const check = async (roomName: string, watch: Watch) => {
-    if (watch.checking) return;
-    watch.checking = true;
+  /** One look at a due watch: when to look again, or undefined once it is over. */
+  const look = async (roomName: string, watch: Watch) => {
     let over: boolean;
     try {
       over = await recover(roomName, watch);
@@ -196,41 +192,43 @@ export function createCallRecovery(
         'could not check or replace the agent of a call',
       );
       over = watch.failures > MAX_DISPATCHES;
-    } finally {
-      watch.checking = false;
     }
-    if (over) watches.delete(roomName);
-    else schedule(roomName, watch, agentJoinTimeoutMs);
+    return over ? undefined : agentJoinTimeoutMs;
   };
+  book.start(look, (err, roomName) =>
+    logger.warn({ err, roomName }, 'could not read or keep the watch of a call'),
+  );
 
-  const watchOf = (roomName: string, failure: Failure) => {
-    let watch = watches.get(roomName);
-    if (!watch) {
-      watch = {
-        failure,
-        departed: new Set(),
-        dispatches: 0,
-        failures: 0,
-        checking: false,
-        armedAt: Date.now(),
-      };
-      watches.set(roomName, watch);
-    }
-    return watch;
+  const fresh = (failure: Failure): Watch => ({
+    failure,
+    departed: [],
+    dispatches: 0,
+    failures: 0,
+    armedAt: Date.now(),
+  });
+
+  const arm = (roomName: string, change: Parameters<WatchBook['arm']>[1]) => {
+    book.arm(roomName, change).catch((err) => {
+      logger.warn({ err, roomName }, 'could not start the watch of a call');
+    });
   };
 
   return {
     agentLeft(roomName, identity) {
-      const watch = watchOf(roomName, 'agent_lost');
-      // A caller's watch for an agent that never came becomes one for the agent that left.
-      if (watch.dispatches === 0) watch.failure = 'agent_lost';
-      watch.departed.add(identity);
-      schedule(roomName, watch, AGENT_LEFT_GRACE_MS);
+      arm(roomName, (existing) => {
+        const watch = existing ?? fresh('agent_lost');
+        // A caller's watch for an agent that never came becomes one for the agent that left.
+        if (watch.dispatches === 0) watch.failure = 'agent_lost';
+        if (!watch.departed.includes(identity)) watch.departed.push(identity);
+        return { watch, dueInMs: agentLeftGraceMs };
+      });
     },
     callerJoined(roomName) {
       // A call already watched keeps its own schedule.
-      if (watches.has(roomName)) return;
-      schedule(roomName, watchOf(roomName, 'agent_missing'), agentJoinTimeoutMs);
+      arm(roomName, (existing) =>
+        existing ? undefined : { watch: fresh('agent_missing'), dueInMs: agentJoinTimeoutMs },
+      );
     },
+    close: () => book.close(),
   };
 }

@@ -10,6 +10,8 @@ import { freePort } from './harness.js';
 
 export interface TestRedis {
   url: string;
+  /** A connection for tests to look at or set keys. */
+  client: Redis;
   /** Empties the database between tests. */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -54,6 +56,7 @@ export async function startRedis(): Promise<TestRedis> {
   const client = new Redis(url);
   return {
     url,
+    client,
     async flush() {
       await client.flushdb();
     },
