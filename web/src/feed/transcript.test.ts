@@ -89,6 +89,34 @@ describe('typed messages', () => {
     ]);
   });
 
+  it('shows a reply once when its conversation item arrives before its stream', () => {
+    const itemFirst = [
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      item('user', 'Hi', 'text', 'u1'),
+      item('assistant', 'Hello!', 'text', 'a1'),
+      { type: 'delta', chatId: '1', text: 'Hello!' },
+      { type: 'done', chatId: '1', text: 'Hello!' },
+    ] satisfies Step[];
+    expect(shown(...itemFirst)).toEqual([
+      { role: 'user', text: 'Hi', final: true, source: 'text' },
+      { role: 'assistant', text: 'Hello!', final: true, source: 'text' },
+    ]);
+    // Someone else's message said in between keeps its own reply.
+    const otherReply = shown(
+      { type: 'sent', chatId: '1', text: 'Hi' },
+      item('user', 'Hi', 'text', 'u1'),
+      item('user', 'From another tab', 'text', 'u2'),
+      item('assistant', 'Hello, other tab!', 'text', 'a2'),
+      { type: 'delta', chatId: '1', text: 'Hello!' },
+    );
+    expect(otherReply.map((line) => line.text)).toEqual([
+      'Hi',
+      'From another tab',
+      'Hello, other tab!',
+      'Hello!',
+    ]);
+  });
+
   it('during a call shows the spoken reply once, whichever arrives first', () => {
     const spokenFirst = shown(
       { type: 'sent', chatId: '1', text: 'Hi' },

@@ -62,6 +62,17 @@ const chatDraft = (lines: TranscriptLine[], chatId?: string) =>
       (chatId === undefined || l.chatId === chatId),
   );
 
+/**
+ * The page's own typed message that is the latest thing said and has no reply line yet. A reply
+ * answered without a call can reach the feed before the first words of its stream reach the page:
+ * its item is then that message's reply, which the stream must not show a second time.
+ */
+const unansweredChat = (lines: TranscriptLine[]) => {
+  const chatId = lines.findLast((l) => l.role === 'user')?.chatId;
+  const answered = lines.some((l) => l.role === 'assistant' && l.chatId === chatId);
+  return chatId === undefined || answered ? undefined : chatId;
+};
+
 export function applyEvent(lines: TranscriptLine[], event: SessionEvent): TranscriptLine[] {
   switch (event.event_type) {
     case 'transcription': {
@@ -107,7 +118,10 @@ export function applyEvent(lines: TranscriptLine[], event: SessionEvent): Transc
       const committed = { itemId: event.item_id, source: event.source, final: true };
       if (index < 0) {
         const key = `item-${event.item_id}`;
-        return [...lines, line({ key, role: event.role, text: event.text, ...committed })];
+        const chatId =
+          event.role === 'assistant' && event.source === 'text' ? unansweredChat(lines) : undefined;
+        const fields = { key, role: event.role, text: event.text, ...committed };
+        return [...lines, line(chatId === undefined ? fields : { ...fields, chatId })];
       }
       return patch(lines, index, { ...committed, text: event.text || lines[index]?.text });
     }
