@@ -10,7 +10,7 @@ import { bearerToken } from './session-auth.js';
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /** The key a request presents: `Authorization: Bearer <key>`, or `X-API-Key: <key>`. */
-const presentedKey = (c: Context) =>
+export const presentedKey = (c: Context) =>
   bearerToken(c.req.header('authorization')) ?? c.req.header('x-api-key')?.trim();
 
 /**

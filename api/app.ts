@@ -24,6 +24,7 @@ import { healthRoutes } from './routes/health.js';
 import { ingestRoutes } from './routes/ingest.js';
 import { metricsRoutes } from './routes/metrics.js';
 import { modelRoutes } from './routes/models.js';
+import { pageRoutes } from './routes/page.js';
 import { sessionRoutes } from './routes/sessions.js';
 import { transcriptRoutes } from './routes/transcript.js';
 import { voiceRoutes } from './routes/voice.js';
@@ -52,7 +53,13 @@ export function createApp(appDeps: AppDeps) {
   app.use(closeAfterUnreadBody());
   app.use(...requestIds({ logger: deps.logger }));
   app.use(metrics.requests);
-  app.use(securityHeaders({ livekitUrl: deps.livekit.url, publicUrl: config.PUBLIC_URL }));
+  app.use(
+    securityHeaders({
+      livekitUrl: deps.livekit.url,
+      publicUrl: config.PUBLIC_URL,
+      embedOrigins: allowedOrigins(config),
+    }),
+  );
   app.use(cors(allowedOrigins(config)));
   // Before limits and credentials: a wrong method is refused as such, whoever sends it.
   app.use(methodNotAllowed(() => app.routes));
@@ -71,6 +78,7 @@ export function createApp(appDeps: AppDeps) {
   app.route('/', ingestRoutes(deps));
   app.route('/', chatRoutes(deps));
   app.route('/', modelRoutes(deps));
+  app.route('/', pageRoutes(deps));
   app.route('/', voiceRoutes(deps));
   app.route('/', webhookRoutes(deps, callRecovery));
   app.route('/', metricsRoutes(deps, metrics));

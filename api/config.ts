@@ -1,5 +1,6 @@
 /** The API's configuration: LiveKit, providers (for /health and chat), HTTP and store settings. */
 import { z } from 'zod';
+import { PAGE_SESSION_MODES } from '../common/call-page.js';
 import { DEV_LIVEKIT_SECRET, env, livekitSchema, providersSchema } from '../common/config.js';
 
 const isOrigin = (value: string) => URL.canParse(value) && new URL(value).origin === value;
@@ -56,6 +57,11 @@ export const apiConfigSchema = livekitSchema
     RATE_LIMIT_WINDOW_S: env.integer(60, 1, 86_400),
     /** Sessions a client (its API key, else its address) may open per window; 0: no limit. */
     RATE_LIMIT_SESSIONS: env.integer(30, 0, 1_000_000),
+    /**
+     * Sessions the call page may open without an API key (PAGE_SESSIONS=open) per client address
+     * per window, on top of RATE_LIMIT_SESSIONS: anyone can load the page; 0: no limit.
+     */
+    RATE_LIMIT_PAGE_SESSIONS: env.integer(10, 0, 1_000_000),
     /** /api/chat requests a client may send per window; 0: no limit. */
     RATE_LIMIT_CHAT: env.integer(120, 0, 1_000_000),
     /** /api/chat requests one session may take per window; 0: no limit. */
@@ -74,6 +80,14 @@ export const apiConfigSchema = livekitSchema
      * dispatched) before the API dispatches one again (LiveKit webhooks; see README).
      */
     AGENT_JOIN_TIMEOUT_S: env.integer(20, 1, 600),
+    /**
+     * `open`: the call page may open sessions without an API key, from its own origin with a page
+     * ticket (GET /api/page). `off`: it only joins sessions handed to it. Unset: `open` in
+     * development (the page works without keys, as `npm start` always has), `off` in production.
+     */
+    PAGE_SESSIONS: env.optionalText.pipe(z.enum(PAGE_SESSION_MODES).optional()),
+    /** The instructions of sessions the page opens in open mode (clients' own are ignored). */
+    PAGE_INSTRUCTIONS: env.optionalText.pipe(z.string().max(20_000).optional()),
   })
   .superRefine((config, ctx) => {
     if (config.NODE_ENV !== 'production') return;
@@ -96,6 +110,10 @@ export const apiConfigSchema = livekitSchema
         message: '`*` is not allowed in production; list the origins',
       });
     }
-  });
+  })
+  .transform((config) => ({
+    ...config,
+    PAGE_SESSIONS: config.PAGE_SESSIONS ?? (config.NODE_ENV === 'production' ? 'off' : 'open'),
+  }));
 
 export type ApiConfig = z.infer<typeof apiConfigSchema>;

@@ -19,6 +19,8 @@ export interface AppDeps {
   sessionTokens: SessionTokens;
   /** Tokens that let an agent job append to its own session's log. */
   ingestTokens: SessionTokens;
+  /** Tickets that let the call page open sessions without an API key (PAGE_SESSIONS=open). */
+  pageTickets: SessionTokens;
   store: SessionStore;
   /** The LLM text chat uses when no call is live. */
   chatLlm: ChatLlm;

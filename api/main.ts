@@ -47,6 +47,7 @@ const app = createApp({
   livekit: createLivekitGateway(config),
   sessionTokens: createSessionTokens(config.LIVEKIT_API_SECRET, 'session'),
   ingestTokens: createSessionTokens(config.LIVEKIT_API_SECRET, 'ingest'),
+  pageTickets: createSessionTokens(config.LIVEKIT_API_SECRET, 'page'),
   store,
   voiceReplies,
   voiceMessages: createVoiceMessages({ config, replies: voiceReplies, providers }),

@@ -112,13 +112,42 @@ describe('Content-Security-Policy', () => {
         "media-src 'self' https://voice.example.com; " +
         "connect-src 'self' https://voice.example.com wss://media.example.com:7443 " +
         'https://media.example.com:7443; ' +
-        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        "object-src 'none'; base-uri 'none'; form-action 'self'; " +
+        "frame-ancestors 'self' http://localhost:5173 http://127.0.0.1:5173",
     );
-    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    // Only the embedding origins' frames: X-Frame-Options cannot name them, so it is left out.
+    expect(page.headers.get('x-frame-options')).toBeNull();
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
     expect(page.headers.get('permissions-policy')).toBe(
       'camera=(), geolocation=(), microphone=(self)',
     );
+  });
+
+  it('lets the call page be framed by the embedding origins (CORS_ORIGINS), and no others', async () => {
+    const frameAncestors = (response: Response) =>
+      csp(response)
+        ?.split('; ')
+        .find((directive) => directive.startsWith('frame-ancestors'));
+    const production = { NODE_ENV: 'production', API_KEYS: 'key' };
+    const embedded = buildTestApp({
+      store,
+      webDir,
+      env: { ...production, CORS_ORIGINS: 'https://shop.example.com,https://intranet.example.org' },
+    }).app;
+    const page = await embedded.request('/');
+    expect(frameAncestors(page)).toBe(
+      "frame-ancestors 'self' https://shop.example.com https://intranet.example.org",
+    );
+    expect(page.headers.get('x-frame-options')).toBeNull();
+    // The API's own answers are framed by no one.
+    for (const path of ['/health', '/api/page', '/openapi.json', '/docs']) {
+      expect(frameAncestors(await embedded.request(path))).toBe("frame-ancestors 'none'");
+    }
+
+    const alone = buildTestApp({ store, webDir, env: production }).app;
+    const lonePage = await alone.request('/');
+    expect(frameAncestors(lonePage)).toBe("frame-ancestors 'self'");
+    expect(lonePage.headers.get('x-frame-options')).toBe('SAMEORIGIN');
   });
 
   it("allows LiveKit Cloud's region hosts for a LiveKit Cloud URL", () => {

@@ -1,19 +1,21 @@
 /**
- * Session-scoped tokens: signed, expiring, naming one session. `session` tokens guard the client's
- * session-scoped calls; `ingest` tokens let that session's agent job append to its event log.
- * Each purpose has its own key (derived from the LiveKit secret, so a deployment keeps one secret),
- * so one kind can never pass for the other.
+ * Signed, expiring tokens naming one subject. `session` tokens name a session and guard the
+ * client's session-scoped calls; `ingest` tokens name a session and let its agent job append to
+ * its event log; `page` tickets name the call page's origin and let the page open sessions without
+ * an API key (PAGE_SESSIONS=open). Each purpose has its own key (derived from the LiveKit secret,
+ * so a deployment keeps one secret), so one kind can never pass for another.
  *
  * The tokens are HS256 JWTs, signed and checked with node:crypto's HMAC directly: WebCrypto (what
  * hono/jwt uses) costs an async job per token, which was the largest cost of opening a session.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
-export type TokenPurpose = 'session' | 'ingest';
+export type TokenPurpose = 'session' | 'ingest' | 'page';
 
 export interface SessionTokens {
-  issue(sessionId: string, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }>;
-  /** The session id the token was issued for, or null when it is forged, expired or malformed. */
+  /** A token for `subject`: a session id, or for a page ticket the page's origin. */
+  issue(subject: string, ttlSeconds: number): Promise<{ token: string; expiresAt: Date }>;
+  /** The subject the token was issued for, or null when it is forged, expired or malformed. */
   verify(token: string): Promise<string | null>;
 }
 
@@ -46,10 +48,10 @@ export function createSessionTokens(
   }
 
   return {
-    async issue(sessionId, ttlSeconds) {
+    async issue(subject, ttlSeconds) {
       const expiresAt = new Date(Date.now() + ttlSeconds * 1000);
       const exp = Math.floor(expiresAt.getTime() / 1000);
-      const signed = `${HEADER}.${toBase64Url(JSON.stringify({ sub: sessionId, aud: audience, exp }))}`;
+      const signed = `${HEADER}.${toBase64Url(JSON.stringify({ sub: subject, aud: audience, exp }))}`;
       return { token: `${signed}.${signature(signed)}`, expiresAt };
     },
     async verify(token) {

@@ -3,6 +3,7 @@
  * schemas with inferred types.
  */
 import { z } from 'zod';
+import { PAGE_SESSION_MODES } from './call-page.js';
 
 /** What the API hands the agent job through the LiveKit dispatch. */
 export const jobMetadataSchema = z.object({
@@ -68,6 +69,8 @@ export const API_ERROR_CODES = [
   'not_found',
   'api_key_required',
   'invalid_api_key',
+  'invalid_page_ticket',
+  'origin_not_allowed',
   'session_token_required',
   'invalid_session_token',
   'invalid_ingest_token',
@@ -299,6 +302,18 @@ export const participantTokenResponseSchema = z.object({
   expiresAt: z.string(),
 });
 export type ParticipantTokenResponse = z.infer<typeof participantTokenResponseSchema>;
+
+/** `GET /api/page`: what the call page needs to know of the server before it starts. */
+export const pageConfigResponseSchema = z.object({
+  /** `open`: the page may open sessions itself, with the ticket; `off`: it only joins handed ones. */
+  sessions: z.enum(PAGE_SESSION_MODES),
+  /** Origins whose pages may embed the call page and hand it a session by postMessage. */
+  embedOrigins: z.array(z.string()),
+  /** Sent as X-Page-Ticket when the page opens a session; only in `open` mode. */
+  ticket: z.string().optional(),
+  ticketExpiresAt: z.string().optional(),
+});
+export type PageConfigResponse = z.infer<typeof pageConfigResponseSchema>;
 
 export const transcriptItemSchema = z.object({
   item_id: z.string(),

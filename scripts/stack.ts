@@ -180,17 +180,27 @@ export async function startStack({
     const apiUrl = `http://127.0.0.1:${ports.api}`;
     if (localLivekit) {
       const binary = await ensureLivekitServer((line) => onLog('livekit', line));
-      const config = withWebhook(env, `${apiUrl}${LIVEKIT_WEBHOOK_PATH}`);
+      const keys = loadConfig(
+        livekitSchema.pick({ LIVEKIT_API_KEY: true, LIVEKIT_API_SECRET: true }),
+        env,
+      );
+      const config = withWebhook(keys.LIVEKIT_API_KEY, `${apiUrl}${LIVEKIT_WEBHOOK_PATH}`);
       const args = ['--config-body', config, '--port', String(ports.livekit)];
       args.push('--rtc.tcp_port', String(ports.livekitTcp));
       args.push('--rtc.port_range_start', String(ports.udp[0]));
       args.push('--rtc.port_range_end', String(ports.udp[1]));
       const livekitHealth = `http://127.0.0.1:${ports.livekit}/`;
+      // The key pair the API and the agent are given (livekit.yaml's dev pair unless set), passed
+      // in the environment so the secret stays out of the process list.
+      const livekitEnv = {
+        ...process.env,
+        LIVEKIT_KEYS: `${keys.LIVEKIT_API_KEY}: ${keys.LIVEKIT_API_SECRET}`,
+      };
       const livekit = new Service(
         'livekit',
         binary,
         args,
-        process.env,
+        livekitEnv,
         livekitHealth,
         onLog,
         onUnexpectedExit,
@@ -260,8 +270,7 @@ export async function startStack({
  * livekit.yaml plus its webhook to this stack's API (signed with the API's key), which only this
  * script knows the address of; livekit-server takes a list such as `urls` only from YAML.
  */
-function withWebhook(env: NodeJS.ProcessEnv, webhookUrl: string): string {
-  const { LIVEKIT_API_KEY } = loadConfig(livekitSchema.pick({ LIVEKIT_API_KEY: true }), env);
+function withWebhook(apiKey: string, webhookUrl: string): string {
   const base = readFileSync(join(ROOT, 'livekit.yaml'), 'utf8');
-  return `${base}\nwebhook:\n  api_key: ${LIVEKIT_API_KEY}\n  urls:\n    - ${webhookUrl}\n`;
+  return `${base}\nwebhook:\n  api_key: ${apiKey}\n  urls:\n    - ${webhookUrl}\n`;
 }

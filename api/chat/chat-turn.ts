@@ -32,6 +32,8 @@ export async function startChatTurn(
   options: {
     /** Who sends it (`c.var.client`), the owner of a session it opens. */
     owner: string;
+    /** The instructions of a session it opens (the call page's, in open mode). */
+    instructions?: string | undefined;
     /** The request's: the client going away cancels the turn. */
     signal: AbortSignal;
     /** Where the reply audio's URL starts: it is absolute, like a session's eventsUrl. */
@@ -47,6 +49,7 @@ export async function startChatTurn(
   let sessionToken: string | undefined;
   if (!session) {
     const opened = await openSession(deps, {
+      ...(options.instructions !== undefined && { instructions: options.instructions }),
       ...(request.userId !== undefined && { userId: request.userId }),
       ...(request.username !== undefined && { username: request.username }),
       withCall: false,

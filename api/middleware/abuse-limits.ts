@@ -1,12 +1,14 @@
 /**
  * Where the abuse limits apply: body sizes on every route, and rate limits on what costs capacity
  * or money. Opening a session (`POST /api/sessions`, or `/api/chat` without a session token)
- * counts per client; chat counts per client and per session; `/health` and `/api/models`, which
- * anyone may call and which ask an upstream (LiveKit, the LLM endpoint), count per client. Clients
- * are told apart by `identifyClient`; a session by its verified session token.
+ * counts per client, and when the call page opens it without an API key (PAGE_SESSIONS=open) also
+ * against the page's stricter limit; chat counts per client and per session; `/health` and
+ * `/api/models`, which anyone may call and which ask an upstream (LiveKit, the LLM endpoint), count
+ * per client. Clients are told apart by `identifyClient`; a session by its verified session token.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { ApiConfig } from '../config.js';
+import { isPageRequest } from '../page-access.js';
 import { presentedSessionToken } from '../session-auth.js';
 import type { SessionTokens } from '../session-tokens.js';
 import { requestBodyLimit } from './body-limit.js';
@@ -54,6 +56,13 @@ export function rateLimits(config: ApiConfig, sessionTokens: SessionTokens) {
     windowMs,
     keyOf: async (c) => ((await opensSession(c)) ? c.get('client') : undefined),
   });
+  const pageSessionsOpened = rateLimit({
+    what: 'sessions opened from this page',
+    limit: config.RATE_LIMIT_PAGE_SESSIONS,
+    windowMs,
+    keyOf: async (c) =>
+      isPageRequest(config, c) && (await opensSession(c)) ? c.get('client') : undefined,
+  });
   const chatPerClient = rateLimit({
     what: 'chat messages',
     limit: config.RATE_LIMIT_CHAT,
@@ -79,8 +88,8 @@ export function rateLimits(config: ApiConfig, sessionTokens: SessionTokens) {
     keyOf: (c) => c.get('client'),
   });
   return {
-    '/api/sessions': [sessionsOpened],
-    '/api/chat': [chatPerClient, sessionsOpened, chatPerSession],
+    '/api/sessions': [sessionsOpened, pageSessionsOpened],
+    '/api/chat': [chatPerClient, sessionsOpened, pageSessionsOpened, chatPerSession],
     '/health': [healthChecks],
     '/api/models': [modelLists],
   };

@@ -19,7 +19,16 @@ export function cors(origins: readonly string[]): MiddlewareHandler {
   return honoCors({
     origin: anyOrigin ? '*' : (origin) => (origins.includes(origin) ? origin : null),
     allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
-    allowHeaders: ['Authorization', 'Content-Type', 'X-API-Key', 'Last-Event-ID', 'X-Request-Id'],
+    // X-Page-Ticket only so that a page of another origin trying to open sessions the call
+    // page's way is told why it may not (403 origin_not_allowed), rather than failing unexplained.
+    allowHeaders: [
+      'Authorization',
+      'Content-Type',
+      'X-API-Key',
+      'Last-Event-ID',
+      'X-Request-Id',
+      'X-Page-Ticket',
+    ],
     exposeHeaders: ['Retry-After', 'X-Request-Id', 'Content-Range', 'Accept-Ranges'],
     maxAge: 600,
   });

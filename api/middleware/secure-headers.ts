@@ -1,8 +1,9 @@
 /**
  * Security headers (hono/secure-headers) with a Content-Security-Policy for each kind of answer:
  * the API's JSON and audio may load nothing and be framed by no one; the call page loads only its
- * own files and connects only to the API and to the LiveKit server it is handed; the API docs page
- * (/docs) loads Swagger UI from the jsDelivr CDN.
+ * own files, connects only to the API and to the LiveKit server it is handed, and may be framed
+ * only by its own origin and the embedding origins (CORS_ORIGINS: the sites that hand it a
+ * session); the API docs page (/docs) loads Swagger UI from the jsDelivr CDN.
  */
 import type { MiddlewareHandler } from 'hono';
 import { secureHeaders } from 'hono/secure-headers';
@@ -12,6 +13,8 @@ export interface SecureHeadersOptions {
   livekitUrl: string;
   /** PUBLIC_URL: the origin of the URLs the API hands out, when set. */
   publicUrl?: string | undefined;
+  /** Origins whose pages may embed the call page in a frame (`*`: any, development only). */
+  embedOrigins?: readonly string[];
 }
 
 export const SWAGGER_UI_CDN = 'https://cdn.jsdelivr.net';
@@ -46,6 +49,7 @@ const shared = {
 export function securityHeaders({
   livekitUrl,
   publicUrl,
+  embedOrigins = [],
 }: SecureHeadersOptions): MiddlewareHandler {
   const apiOrigin = publicUrl ? [new URL(publicUrl).origin] : [];
   const api = secureHeaders({
@@ -73,9 +77,11 @@ export function securityHeaders({
       objectSrc: ["'none'"],
       baseUri: ["'none'"],
       formAction: ["'self'"],
-      frameAncestors: ["'none'"],
+      frameAncestors: ["'self'", ...embedOrigins],
     },
-    xFrameOptions: 'DENY',
+    // X-Frame-Options cannot name other origins (and browsers that know frame-ancestors ignore
+    // it): sent only where it says the same.
+    xFrameOptions: embedOrigins.length === 0 ? 'SAMEORIGIN' : false,
   });
   const docs = secureHeaders({
     ...shared,

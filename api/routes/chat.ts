@@ -14,10 +14,11 @@ import {
   chatJsonRequestSchema,
   chatResponseSchema,
 } from '../../common/protocol.js';
-import { checkApiKey } from '../api-keys.js';
 import { type ChatRequest, type ChatTurnDeps, startChatTurn } from '../chat/chat-turn.js';
+import type { AppDeps } from '../deps.js';
 import { ApiError, apiError, errorBody } from '../errors.js';
-import { errorResponse, unknownSessionError } from '../openapi.js';
+import { errorResponse, pageTicketHeader, unknownSessionError } from '../openapi.js';
+import { checkSessionOpener, sessionInstructions } from '../page-access.js';
 import { checkSessionToken } from '../session-auth.js';
 import { validationError } from '../validation.js';
 
@@ -59,6 +60,7 @@ const chatRouteDoc = {
   path: '/api/chat',
   summary: "A text or voice message in a session's conversation",
   request: {
+    headers: pageTicketHeader,
     body: {
       content: {
         'application/json': { schema: chatJsonRequestSchema },
@@ -80,13 +82,20 @@ const chatRouteDoc = {
       'audio_required',
       'audio_unreadable',
     ]),
-    401: errorResponse('Missing or invalid session token (or API key for a new session)', [
-      'session_token_required',
-      'invalid_session_token',
-      'api_key_required',
-      'invalid_api_key',
-    ]),
-    403: errorResponse('The session token is for another session', ['forbidden']),
+    401: errorResponse(
+      'Missing or invalid session token (or, for a new session, API key or page ticket)',
+      [
+        'session_token_required',
+        'invalid_session_token',
+        'api_key_required',
+        'invalid_api_key',
+        'invalid_page_ticket',
+      ],
+    ),
+    403: errorResponse(
+      'The session token is for another session, or a page ticket comes from another origin',
+      ['forbidden', 'origin_not_allowed'],
+    ),
     404: unknownSessionError,
     409: errorResponse('The session has ended or expired', ['session_ended', 'session_expired']),
     413: errorResponse('Audio or body too large', ['audio_too_large', 'request_too_large']),
@@ -115,22 +124,25 @@ const chatRouteDoc = {
   },
 } as const;
 
-export function chatRoutes(deps: ChatTurnDeps) {
+export function chatRoutes(deps: ChatTurnDeps & Pick<AppDeps, 'pageTickets'>) {
   const { config, sessionTokens, logger } = deps;
-  const requireApiKeyForNewSession = checkApiKey(config.API_KEYS);
+  const checkNewSessionOpener = checkSessionOpener(config, deps.pageTickets);
   const app = new OpenAPIHono();
   app.openAPIRegistry.registerPath(chatRouteDoc);
 
   app.post('/api/chat', async (c) => {
     const request = await readChatRequest(c);
     // The session is named in the body, so its token is checked once the body is read, with the
-    // same check that guards the `/api/sessions/:id` scope.
+    // same check that guards the `/api/sessions/:id` scope. A chat request brings no instructions:
+    // a session it opens has the call page's in open mode, and the default ones otherwise.
+    let instructions: string | undefined;
     if (request.sessionId) await checkSessionToken(sessionTokens, c, request.sessionId);
-    else requireApiKeyForNewSession(c);
+    else instructions = sessionInstructions(config, await checkNewSessionOpener(c), undefined);
 
     const signal = c.req.raw.signal;
     const turn = await startChatTurn(deps, request, {
       owner: c.get('client'),
+      instructions,
       signal,
       baseUrl: config.PUBLIC_URL ?? new URL(c.req.url).origin,
     });

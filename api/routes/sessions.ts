@@ -9,15 +9,17 @@ import {
   participantTokenResponseSchema,
   sessionResponseSchema,
 } from '../../common/protocol.js';
-import { requireApiKey } from '../api-keys.js';
 import type { AppDeps } from '../deps.js';
 import {
   errorResponse,
   invalidIdError,
   jsonResponse,
+  pageTicketHeader,
+  sessionOpenerErrors,
   sessionTokenErrors,
   unknownSessionError,
 } from '../openapi.js';
+import { checkSessionOpener, requireSessionOpener, sessionInstructions } from '../page-access.js';
 import { loadSession } from '../session-auth.js';
 import {
   endSession,
@@ -40,6 +42,7 @@ const createSessionRoute = createRoute({
   path: '/api/sessions',
   summary: 'Create a session: a LiveKit room with the agent dispatched into it',
   request: {
+    headers: pageTicketHeader,
     body: {
       content: { 'application/json': { schema: createSessionRequestSchema } },
       required: false,
@@ -48,10 +51,7 @@ const createSessionRoute = createRoute({
   responses: {
     201: json('Created', createSessionResponseSchema),
     400: errorResponse('Invalid body', ['invalid_request']),
-    401: errorResponse('No API key, or not a valid one (when API_KEYS is set)', [
-      'api_key_required',
-      'invalid_api_key',
-    ]),
+    ...sessionOpenerErrors,
     413: errorResponse('Body over 128 KiB', ['request_too_large']),
     415: errorResponse('A body that is not JSON', ['unsupported_media_type']),
     429: errorResponse(
@@ -104,15 +104,16 @@ const describeSession = (deps: Pick<AppDeps, 'config'>, session: SessionRecord) 
 });
 
 /** The session routes; the session token is checked for the whole `/api/sessions/:id` scope. */
-export function sessionRoutes(deps: SessionServiceDeps) {
+export function sessionRoutes(deps: SessionServiceDeps & Pick<AppDeps, 'pageTickets'>) {
   const { config, livekit, store } = deps;
   const app = new OpenAPIHono({ defaultHook: validationHook });
-  app.use('/api/sessions', requireApiKey(config.API_KEYS));
+  app.use('/api/sessions', requireSessionOpener(checkSessionOpener(config, deps.pageTickets)));
 
   app.openapi(createSessionRoute, async (c) => {
     const body = c.req.valid('json') ?? {};
     const { session, sessionToken, sessionTokenExpiresAt } = await openSession(deps, {
       ...body,
+      instructions: sessionInstructions(config, c.get('sessionOpener'), body.instructions),
       withCall: body.voice !== false,
       owner: c.get('client'),
     });

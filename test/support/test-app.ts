@@ -42,6 +42,7 @@ export const timeAt = (second: number) =>
 /** The keys the app under test uses, for tests that issue or check tokens themselves. */
 export const sessionTokens = createSessionTokens(SECRET, 'session');
 export const ingestTokens = createSessionTokens(SECRET, 'ingest');
+export const pageTickets = createSessionTokens(SECRET, 'page');
 
 export function testConfig(env: NodeJS.ProcessEnv = {}) {
   return loadConfig(apiConfigSchema, {
@@ -182,6 +183,7 @@ export function buildTestApp({
     livekit: livekit.gateway,
     sessionTokens,
     ingestTokens,
+    pageTickets,
     store,
     voiceReplies: replies,
     voiceMessages: createVoiceMessages({ config, replies }),

@@ -8,6 +8,7 @@ import { Notices } from './components/Notices';
 import { StatusPanel } from './components/StatusPanel';
 import { Transcript } from './components/Transcript';
 import { TurnLatency } from './components/TurnLatency';
+import type { SessionKeys } from './session/api';
 import { useSession } from './session/useSession';
 import { type HealthCheck, useHealth } from './status/useHealth';
 
@@ -19,9 +20,14 @@ const callUnavailable = (check: HealthCheck) => {
   return undefined;
 };
 
-export function App() {
+interface AppProps {
+  /** The session the address's fragment handed over at load, if any. */
+  handedOver: SessionKeys | undefined;
+}
+
+export function App({ handedOver }: AppProps) {
   const health = useHealth();
-  const session = useSession();
+  const session = useSession(handedOver);
   const call = useCall(session);
   const chat = useChat(session);
   const messageRef = useRef<HTMLTextAreaElement>(null);

@@ -1,7 +1,8 @@
 /**
  * One voice call: microphone first, then the session (a new one, or the call of the session a
- * chat opened), then the LiveKit room with the microphone published and the agent's audio played
- * through an <audio> element. Follows LiveKit's reconnects; hanging up ends the session.
+ * chat opened or the site handed over), then the LiveKit room with the microphone published and
+ * the agent's audio played through an <audio> element. Follows LiveKit's reconnects; hanging up
+ * ends the session.
  */
 import {
   DisconnectReason,
@@ -37,7 +38,9 @@ export function useCall(session: SessionControl) {
   const [audioBlocked, setAudioBlocked] = useState(false);
   const [problem, setProblem] = useState<CallProblem>();
   const audioRef = useRef<HTMLAudioElement>(null);
-  const { current, opened, keys, ended } = session;
+  /** The session whose call the room is. */
+  const callSessionId = useRef<string | undefined>(undefined);
+  const { current, opened, keys, ended, pageTicket } = session;
   const { markEnded } = session.feed;
 
   const follow = useCallback((next: Room) => {
@@ -93,15 +96,16 @@ export function useCall(session: SessionControl) {
     try {
       microphone = await openMicrophone();
       const existing = current();
-      let joined: { livekitUrl: string; participantToken: string };
+      let joined: { sessionId: string; livekitUrl: string; participantToken: string };
       if (existing) {
         joined = await joinSession(existing);
       } else {
-        const created = await createSession();
+        const created = await createSession(await pageTicket());
         const { sessionId, sessionToken, eventsUrl } = created;
         opened({ sessionId, sessionToken, eventsUrl });
         joined = created;
       }
+      callSessionId.current = joined.sessionId;
       follow(next);
       await next.connect(joined.livekitUrl, joined.participantToken);
       await next.localParticipant.publishTrack(microphone);
@@ -117,7 +121,7 @@ export function useCall(session: SessionControl) {
       setProblem(problemOf(error));
       if (isSessionGone(error)) markEnded((error as ApiFailure).code);
     }
-  }, [current, opened, follow, markEnded]);
+  }, [current, opened, pageTicket, follow, markEnded]);
 
   const hangUp = useCallback(async () => {
     setPhase('ending');
@@ -132,10 +136,11 @@ export function useCall(session: SessionControl) {
     setPhase('idle');
   }, [room, keys, markEnded]);
 
-  // The session can end without this page hanging up (another tab, idle timeout).
+  // The session can end without this page hanging up (another tab, idle timeout), or the site can
+  // hand the page another one: the call of the one before is over for this page.
   useEffect(() => {
-    if (ended) void room?.disconnect();
-  }, [ended, room]);
+    if (ended || keys?.sessionId !== callSessionId.current) void room?.disconnect();
+  }, [ended, keys, room]);
 
   const toggleMute = useCallback(async () => {
     if (!micTrack) return;

@@ -7,7 +7,14 @@
 import { useCallback, useRef, useState } from 'react';
 import type { ChatResponse, ErrorBody } from '../../../common/protocol';
 import { readSse } from '../../../common/sse';
-import { ApiFailure, callApi, eventsUrlOf, isSessionGone, withToken } from '../session/api';
+import {
+  ApiFailure,
+  callApi,
+  isSessionGone,
+  keysOf,
+  withPageTicket,
+  withToken,
+} from '../session/api';
 import { describeFailure } from '../session/plainWords';
 import type { SessionControl } from '../session/useSession';
 
@@ -15,7 +22,7 @@ export function useChat(session: SessionControl) {
   const [sending, setSending] = useState(false);
   const [error, setError] = useState<string>();
   const sentCount = useRef(0);
-  const { current, opened, feed } = session;
+  const { current, opened, pageTicket, feed } = session;
   const { applyChat, markEnded } = feed;
 
   /** Resolves false when the message did not get through, so the composer can give it back. */
@@ -33,7 +40,7 @@ export function useChat(session: SessionControl) {
         const headers = { 'content-type': 'application/json', accept: 'text/event-stream' };
         const response = await callApi('/api/chat', {
           method: 'POST',
-          headers: keys ? withToken(keys, headers) : headers,
+          headers: keys ? withToken(keys, headers) : withPageTicket(await pageTicket(), headers),
           body: JSON.stringify({
             message,
             stream: true,
@@ -50,10 +57,7 @@ export function useChat(session: SessionControl) {
             });
           } else if (frame.event === 'done') {
             const done = JSON.parse(frame.data) as ChatResponse;
-            if (done.sessionToken) {
-              const { sessionId, sessionToken } = done;
-              opened({ sessionId, sessionToken, eventsUrl: eventsUrlOf(sessionId) });
-            }
+            if (done.sessionToken) opened(keysOf(done.sessionId, done.sessionToken));
             applyChat({ type: 'done', chatId, text: done.message });
           } else if (frame.event === 'error') {
             const { error: failure } = JSON.parse(frame.data) as ErrorBody;
@@ -70,7 +74,7 @@ export function useChat(session: SessionControl) {
         setSending(false);
       }
     },
-    [current, opened, applyChat, markEnded],
+    [current, opened, pageTicket, applyChat, markEnded],
   );
 
   return { send, sending, error };

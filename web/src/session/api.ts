@@ -2,9 +2,11 @@
  * The page's calls to the session API. Every failure becomes an `ApiFailure` carrying the API's
  * stable error code, so callers decide by code and show the API's own (plain, safe) message.
  */
+import { PAGE_TICKET_HEADER } from '../../../common/call-page';
 import type {
   CreateSessionResponse,
   ErrorBody,
+  PageConfigResponse,
   ParticipantTokenResponse,
   SessionResponse,
 } from '../../../common/protocol';
@@ -54,12 +56,27 @@ export const withToken = (keys: SessionKeys, headers: Record<string, string> = {
   authorization: `Bearer ${keys.sessionToken}`,
 });
 
-export const eventsUrlOf = (sessionId: string) => `/api/sessions/${sessionId}/events`;
+/** The page ticket's header, when the page has a ticket (PAGE_SESSIONS=open). */
+export const withPageTicket = (ticket: string | undefined, headers: Record<string, string> = {}) =>
+  ticket === undefined ? headers : { ...headers, [PAGE_TICKET_HEADER]: ticket };
 
-export async function createSession(): Promise<CreateSessionResponse> {
+const eventsUrlOf = (sessionId: string) => `/api/sessions/${sessionId}/events`;
+
+/** The keys of a session handed to the page (its id and token), as the page keeps them. */
+export const keysOf = (sessionId: string, sessionToken: string): SessionKeys => ({
+  sessionId,
+  sessionToken,
+  eventsUrl: eventsUrlOf(sessionId),
+});
+
+export async function getPageConfig(): Promise<PageConfigResponse> {
+  return (await callApi('/api/page', { cache: 'no-store' })).json();
+}
+
+export async function createSession(ticket: string | undefined): Promise<CreateSessionResponse> {
   const response = await callApi('/api/sessions', {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: withPageTicket(ticket, { 'content-type': 'application/json' }),
     body: '{}',
   });
   return response.json();

@@ -1,6 +1,12 @@
 /** What to tell a person when something fails: what happened, in plain words, and what to do. */
 import { ApiFailure } from './api';
 
+/** The page may not open sessions itself here: what the site's owner can do about it. */
+const NO_SESSIONS_FROM_PAGE =
+  'This page cannot start conversations on this server by itself. Open it from your own site, ' +
+  'whose backend starts the session with its API key and hands it to the page (README: "The call ' +
+  'page in production"), or set PAGE_SESSIONS=open on the server to let the page start them.';
+
 const ADVICE: Record<string, string> = {
   api_unreachable: 'The voice agent server is not answering. Check that it is running (npm start).',
   livekit_unavailable:
@@ -10,8 +16,12 @@ const ADVICE: Record<string, string> = {
   llm_request_rejected: 'The language model refused the request. Check LLM_MODEL and your key.',
   provider_not_configured:
     'No language model is configured. Set OPENAI_API_KEY or LLM_BASE_URL in .env.',
-  api_key_required: 'This server needs an API key to start conversations; this page has none.',
-  invalid_api_key: 'This server needs an API key to start conversations; this page has none.',
+  api_key_required: NO_SESSIONS_FROM_PAGE,
+  invalid_api_key: NO_SESSIONS_FROM_PAGE,
+  invalid_page_ticket:
+    "This page's permission to start conversations was refused or has run out. Reload the page.",
+  origin_not_allowed:
+    "This page may start conversations only at its own address (the server's PUBLIC_URL). Open it there.",
   session_ended: 'This conversation has ended. Start a call or type to begin a new one.',
   session_expired: 'This conversation expired after being idle. Start a new one.',
   session_not_found: 'This conversation no longer exists on the server. Start a new one.',
