@@ -92,7 +92,7 @@ describe('redactStdout', () => {
 });
 
 describe('logSecrets', () => {
-  it('takes the keys and secrets of a configuration, and skips short placeholders', () => {
+  it('takes the keys and secrets of a configuration and the passwords of its URLs, and skips short placeholders', () => {
     expect(
       logSecrets({
         LIVEKIT_API_KEY: 'devkey',
@@ -102,6 +102,8 @@ describe('logSecrets', () => {
         LLM_FALLBACK_API_KEY: 'fallback-key-123',
         API_KEYS: ['client-key-aaaa', 'client-key-bbbb'],
         LLM_MODEL: 'gpt-4.1-mini-long-name',
+        REDIS_URL: 'redis://:redis%2Fpass-0123@redis.internal:6379/0',
+        LIVEKIT_URL: 'wss://livekit.example.com',
       }).sort(),
     ).toEqual(
       [
@@ -110,6 +112,7 @@ describe('logSecrets', () => {
         'fallback-key-123',
         'client-key-aaaa',
         'client-key-bbbb',
+        'redis/pass-0123',
       ].sort(),
     );
   });

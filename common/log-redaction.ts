@@ -18,11 +18,18 @@ const SECRET_SETTING = /SECRET|API_KEY/;
 /** Shorter values (placeholders such as `devkey`) would blank out ordinary words. */
 const MIN_SECRET_LENGTH = 8;
 
-/** The credentials among a configuration's values: its keys and secrets. */
+/** The password a URL setting carries (`redis://:password@host`), if any. */
+const urlPassword = (value: unknown) =>
+  typeof value === 'string' && URL.canParse(value)
+    ? decodeURIComponent(new URL(value).password)
+    : '';
+
+/** The credentials among a configuration's values: its keys and secrets, and URLs' passwords. */
 export function logSecrets(config: Record<string, unknown>): string[] {
   return Object.entries(config)
-    .filter(([name]) => SECRET_SETTING.test(name))
-    .flatMap(([, value]) => (Array.isArray(value) ? value : [value]))
+    .flatMap(([name, value]) =>
+      SECRET_SETTING.test(name) ? (Array.isArray(value) ? value : [value]) : [urlPassword(value)],
+    )
     .filter((value): value is string => typeof value === 'string')
     .filter((value) => value.length >= MIN_SECRET_LENGTH);
 }
