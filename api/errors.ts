@@ -6,6 +6,7 @@ import type { Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import type { ApiErrorCode, ErrorBody } from '../common/protocol.js';
+import { StoreUnavailableError } from './store/types.js';
 
 export class ApiError extends HTTPException {
   constructor(
@@ -59,6 +60,14 @@ export function renderError(
 ): Response {
   if (error instanceof ApiError)
     return respondWithError(c, error.status, error.code, error.message);
+  if (error instanceof StoreUnavailableError) {
+    return respondWithError(
+      c,
+      503,
+      'store_unavailable',
+      'The session store is unavailable; try again.',
+    );
+  }
   if (error instanceof HTTPException) {
     const status = error.status as ContentfulStatusCode;
     const code = codeForStatus[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');

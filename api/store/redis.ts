@@ -21,6 +21,7 @@ import {
   OpenSessionLimitError,
   type SessionRecord,
   type SessionStore,
+  StoreUnavailableError,
 } from './types.js';
 
 export interface RedisStoreOptions {
@@ -83,6 +84,40 @@ const after = (seq: number) => `(0-${seq}`;
 type Entries = [id: string, fields: string[]][];
 const toEvents = (entries: Entries) =>
   entries.map(([, fields]) => JSON.parse(fields[1] as string) as SessionEvent);
+
+/**
+ * An error of the connection rather than of a command: ioredis gave up on the request after its
+ * retries, or the socket failed. Redis's own replies (ReplyError) are not among them.
+ */
+const isConnectionError = (error: unknown) =>
+  error instanceof Error &&
+  (error.name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|EHOSTUNREACH/.test(
+      error.message,
+    ));
+
+/** The store with connection failures turned into StoreUnavailableError (a 503 for clients). */
+function unavailableWhenDisconnected(store: SessionStore): SessionStore {
+  const guarded = { ...store };
+  for (const name of [
+    'createSession',
+    'getSession',
+    'appendEvents',
+    'readEvents',
+    'readConversation',
+    'readConversationAfter',
+    'countSessions',
+    'deleteEndedBefore',
+  ] as const) {
+    const call = store[name] as (...args: unknown[]) => Promise<unknown>;
+    (guarded[name] as typeof call) = (...args) =>
+      call(...args).catch((error: unknown) => {
+        if (!isConnectionError(error)) throw error;
+        throw new StoreUnavailableError('Redis is unavailable', { cause: error });
+      });
+  }
+  return guarded;
+}
 
 const scripts = {
   commitAppend: { numberOfKeys: 1, lua: COMMIT_APPEND },
@@ -223,7 +258,7 @@ export async function openRedisStore({
     return ids.length;
   }
 
-  return {
+  return unavailableWhenDisconnected({
     kind: 'redis',
     async createSession({ owner, ...session }, limit) {
       const record: SessionRecord = {
@@ -379,5 +414,5 @@ export async function openRedisStore({
       closed = true;
       await Promise.all([redis.quit(), subscriber.quit()]).catch(() => {});
     },
-  };
+  });
 }

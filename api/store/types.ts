@@ -46,6 +46,11 @@ export class OpenSessionLimitError extends Error {
   }
 }
 
+/** The store cannot be reached (Redis down or restarting): the API answers 503 `store_unavailable`. */
+export class StoreUnavailableError extends Error {
+  override name = 'StoreUnavailableError';
+}
+
 export type EventListener = (events: SessionEvent[]) => void;
 
 /** A message of the conversation, spoken or typed, as the log keeps it. */
