@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OpenAPIHono } from '@hono/zod-openapi';
 import { createCallRecovery } from './call-recovery.js';
+import { redisWatchBook } from './call-watches.js';
 import type { AppDeps } from './deps.js';
 import { apiError, renderError } from './errors.js';
 import { livekitForRequests } from './livekit-requests.js';
@@ -46,7 +47,10 @@ export function createApp(appDeps: AppDeps) {
   // Lives as long as the app: its watches outlast the webhook requests that start them.
   const callRecovery = createCallRecovery(
     { ...deps, livekit: appDeps.livekit },
-    { agentJoinTimeoutMs: config.AGENT_JOIN_TIMEOUT_S * 1000 },
+    {
+      agentJoinTimeoutMs: config.AGENT_JOIN_TIMEOUT_S * 1000,
+      ...(deps.redis && { book: redisWatchBook(deps.redis) }),
+    },
   );
   const app = new OpenAPIHono();
   // Outermost, so it sees every answer, the refusals of the middleware below included.
@@ -64,7 +68,7 @@ export function createApp(appDeps: AppDeps) {
   // Before limits and credentials: a wrong method is refused as such, whoever sends it.
   app.use(methodNotAllowed(() => app.routes));
   app.use(identifyClient({ apiKeys: config.API_KEYS, trustProxy: config.TRUST_PROXY }));
-  for (const [path, limits] of Object.entries(rateLimits(config, deps.sessionTokens))) {
+  for (const [path, limits] of Object.entries(rateLimits(config, deps.sessionTokens, deps.redis))) {
     app.use(path, ...limits);
   }
   app.use(bodyLimits(config));

@@ -34,6 +34,15 @@ export const apiConfigSchema = livekitSchema
     LOG_LEVEL: env.logLevel,
     /** Where the embedded store (SQLite) keeps sessions and their event logs. */
     DATA_DIR: env.text('.data'),
+    /**
+     * Redis, for several API replicas (`redis://[:password@]host:port[/db]`, `rediss://` for
+     * TLS): sessions and their event logs, rate limit counts and call recovery's watches live
+     * there. Unset: SQLite in DATA_DIR, for one API process.
+     */
+    REDIS_URL: env.optionalUrl.refine(
+      (value) => value === undefined || /^rediss?:$/.test(new URL(value).protocol),
+      'must be a redis:// or rediss:// URL',
+    ),
     NODE_ENV: env.text('development'),
     /** How many recent messages (user and assistant) text chat sends the LLM. */
     CHAT_HISTORY_MESSAGES: env.integer(20, 0, 1000),

@@ -3,6 +3,7 @@
  * and hands to `createApp`. Routes and services name the few of these they use
  * (`Pick<AppDeps, ...>`), so none depends on the composition root or on parts it does not touch.
  */
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChatLlm } from './chat/llm.js';
 import type { ApiConfig } from './config.js';
@@ -22,6 +23,8 @@ export interface AppDeps {
   /** Tickets that let the call page open sessions without an API key (PAGE_SESSIONS=open). */
   pageTickets: SessionTokens;
   store: SessionStore;
+  /** Redis (REDIS_URL), where replicas share rate limit counts and call watches; unset for one API. */
+  redis?: Redis;
   /** The LLM text chat uses when no call is live. */
   chatLlm: ChatLlm;
   /** Speech in and out for voice messages sent through /api/chat. */

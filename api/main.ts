@@ -2,6 +2,7 @@
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { serve } from '@hono/node-server';
+import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../common/config.js';
 import { logSecrets, redactStdout } from '../common/log-redaction.js';
@@ -12,6 +13,7 @@ import { apiConfigSchema } from './config.js';
 import { createLivekitGateway } from './livekit.js';
 import { requestLogFields } from './middleware/request-id.js';
 import { createSessionTokens } from './session-tokens.js';
+import { openRedisStore } from './store/redis.js';
 import { startRetentionSweep } from './store/retention.js';
 import { openSqliteStore } from './store/sqlite.js';
 import { createVoiceMessages } from './voice/messages.js';
@@ -25,7 +27,14 @@ const logger = pino(
   { level: config.LOG_LEVEL, base: { service: 'api' }, mixin: requestLogFields },
   process.stdout,
 );
-const store = await openSqliteStore({ dataDir: config.DATA_DIR, log: logger });
+// Several replicas share Redis (REDIS_URL); one API keeps everything in SQLite in DATA_DIR.
+const redis = config.REDIS_URL
+  ? new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 })
+  : undefined;
+redis?.on('error', (err) => logger.warn({ err }, 'Redis connection error'));
+const store = config.REDIS_URL
+  ? await openRedisStore({ url: config.REDIS_URL, log: logger })
+  : await openSqliteStore({ dataDir: config.DATA_DIR, log: logger });
 startRetentionSweep({
   store,
   log: logger,
@@ -49,6 +58,7 @@ const app = createApp({
   ingestTokens: createSessionTokens(config.LIVEKIT_API_SECRET, 'ingest'),
   pageTickets: createSessionTokens(config.LIVEKIT_API_SECRET, 'page'),
   store,
+  ...(redis && { redis }),
   voiceReplies,
   voiceMessages: createVoiceMessages({ config, replies: voiceReplies, providers }),
   chatLlm: createChatLlm(config, { log: providers.log }),
@@ -81,7 +91,7 @@ function shutDown(signal: NodeJS.Signals) {
   const http = server as Server;
   http.close(() => {
     clearInterval(closeIdle);
-    void store.close().then(() => process.exit(0));
+    void Promise.all([store.close(), redis?.quit()]).finally(() => process.exit(0));
   });
   closing.abort();
   // Keep-alive connections that finish their request while closing are not reused.

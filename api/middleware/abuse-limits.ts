@@ -6,7 +6,9 @@
  * `/api/models`, which anyone may call and which ask an upstream (LiveKit, the LLM endpoint), count
  * per client. Clients are told apart by `identifyClient`; a session by its verified session token.
  */
+
 import type { Context, MiddlewareHandler } from 'hono';
+import type { Redis } from 'ioredis';
 import type { ApiConfig } from '../config.js';
 import { isPageRequest } from '../page-access.js';
 import { presentedSessionToken } from '../session-auth.js';
@@ -32,7 +34,12 @@ export function bodyLimits(config: ApiConfig): MiddlewareHandler {
   });
 }
 
-export function rateLimits(config: ApiConfig, sessionTokens: SessionTokens) {
+export function rateLimits(
+  config: ApiConfig,
+  sessionTokens: SessionTokens,
+  /** Counts shared by the replicas, when there are several (REDIS_URL). */
+  redis?: Redis,
+) {
   const windowMs = config.RATE_LIMIT_WINDOW_S * 1000;
   const verified = new WeakMap<Context, Promise<string | null>>();
   /** The session a request's token is for, when it carries a valid one (checked once). */
@@ -54,12 +61,14 @@ export function rateLimits(config: ApiConfig, sessionTokens: SessionTokens) {
     what: 'requests to open sessions',
     limit: config.RATE_LIMIT_SESSIONS,
     windowMs,
+    redis,
     keyOf: async (c) => ((await opensSession(c)) ? c.get('client') : undefined),
   });
   const pageSessionsOpened = rateLimit({
     what: 'sessions opened from this page',
     limit: config.RATE_LIMIT_PAGE_SESSIONS,
     windowMs,
+    redis,
     keyOf: async (c) =>
       isPageRequest(config, c) && (await opensSession(c)) ? c.get('client') : undefined,
   });
@@ -67,24 +76,28 @@ export function rateLimits(config: ApiConfig, sessionTokens: SessionTokens) {
     what: 'chat messages',
     limit: config.RATE_LIMIT_CHAT,
     windowMs,
+    redis,
     keyOf: (c) => c.get('client'),
   });
   const chatPerSession = rateLimit({
     what: 'chat messages in this session',
     limit: config.RATE_LIMIT_CHAT_PER_SESSION,
     windowMs,
+    redis,
     keyOf: sessionOf,
   });
   const healthChecks = rateLimit({
     what: 'health checks',
     limit: config.RATE_LIMIT_HEALTH,
     windowMs,
+    redis,
     keyOf: (c) => c.get('client'),
   });
   const modelLists = rateLimit({
     what: 'requests for the model list',
     limit: config.RATE_LIMIT_MODELS,
     windowMs,
+    redis,
     keyOf: (c) => c.get('client'),
   });
   return {

@@ -14,6 +14,8 @@ export interface TestStack extends Stack {
   openai: OpenAIServer;
   deepgram: DeepgramServer;
   logDir: string;
+  /** The environment the API and the worker run with (for another replica of either). */
+  serviceEnv: NodeJS.ProcessEnv;
 }
 
 /** The provider keys the stack runs with (the test servers take any): no log may show them. */
@@ -53,6 +55,23 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
   };
 
   try {
+    const serviceEnv: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      // A name of its own, so a developer's running worker never takes the test's calls.
+      AGENT_NAME: `test-agent-${process.pid}`,
+      ...TEST_PROVIDER_KEYS,
+      LLM_BASE_URL: openai.url,
+      LLM_MODEL: 'test-llm',
+      TTS_BASE_URL: openai.url,
+      DEEPGRAM_BASE_URL: deepgram.url,
+      LOG_LEVEL: 'debug',
+      // The run's own store, kept with its logs; it outlives an API restart.
+      DATA_DIR: join(logDir, 'data'),
+      // A call a test leaves behind holds the worker's stop for no longer than this.
+      AGENT_DRAIN_TIMEOUT_S: '10',
+      ...env,
+    };
     const stack = await startStack({
       localLivekit: true,
       onLog,
@@ -63,29 +82,14 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
         api: await freePort(),
         agentHealth: await freePort(),
       },
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        // A name of its own, so a developer's running worker never takes the test's calls.
-        AGENT_NAME: `test-agent-${process.pid}`,
-        ...TEST_PROVIDER_KEYS,
-        LLM_BASE_URL: openai.url,
-        LLM_MODEL: 'test-llm',
-        TTS_BASE_URL: openai.url,
-        DEEPGRAM_BASE_URL: deepgram.url,
-        LOG_LEVEL: 'debug',
-        // The run's own store, kept with its logs; it outlives an API restart.
-        DATA_DIR: join(logDir, 'data'),
-        // A call a test leaves behind holds the worker's stop for no longer than this.
-        AGENT_DRAIN_TIMEOUT_S: '10',
-        ...env,
-      },
+      env: serviceEnv,
     });
     return {
       ...stack,
       openai,
       deepgram,
       logDir,
+      serviceEnv: { ...serviceEnv, LIVEKIT_URL: stack.livekitUrl },
       async stop() {
         await stack.stop();
         await Promise.all([openai.close(), deepgram.close()]);

@@ -1,9 +1,13 @@
 /**
  * A throwaway redis-server for tests: Debian's `redis-server` (installed by `.ci/run`) on a free
- * loopback port, keeping nothing on disk, stopped by `stop()`.
+ * loopback port, its data in a temporary directory (an append-only file, so a restart keeps it),
+ * stopped and deleted by `stop()`.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { freePort } from './harness.js';
@@ -14,6 +18,9 @@ export interface TestRedis {
   client: Redis;
   /** Empties the database between tests. */
   flush(): Promise<void>;
+  /** Stops the server (SIGTERM: it writes its data out); `start()` brings it back on the same port. */
+  halt(): Promise<void>;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -29,22 +36,30 @@ async function ready(stdout: Readable): Promise<void> {
   throw new Error(`${REDIS_SERVER} closed its output before it was ready`);
 }
 
-export async function startRedis(): Promise<TestRedis> {
-  const port = await freePort();
+async function launch(port: number, dir: string): Promise<ChildProcess> {
   const server = spawn(
     REDIS_SERVER,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--save',
+      '',
+      '--appendonly',
+      'yes',
+    ],
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  const exited = once(server, 'exit');
-  const url = `redis://127.0.0.1:${port}`;
   try {
     await Promise.race([
-      ready(server.stdout),
+      ready(server.stdout as Readable),
       once(server, 'error').then(([error]) => {
         throw new Error(`${REDIS_SERVER} could not start (apt-get install redis-server): ${error}`);
       }),
-      exited.then(([code]) => {
+      once(server, 'exit').then(([code]) => {
         throw new Error(`${REDIS_SERVER} exited with ${code} before it was ready`);
       }),
     ]);
@@ -52,20 +67,41 @@ export async function startRedis(): Promise<TestRedis> {
     server.kill('SIGKILL');
     throw error;
   }
-  server.stdout.resume();
+  server.stdout?.resume();
+  return server;
+}
+
+async function halt(server: ChildProcess | undefined): Promise<void> {
+  if (!server || server.exitCode !== null || server.signalCode !== null) return;
+  const exited = once(server, 'exit');
+  server.kill('SIGTERM');
+  await exited;
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'test-redis-'));
+  let server: ChildProcess | undefined = await launch(port, dir);
+  const url = `redis://127.0.0.1:${port}`;
   const client = new Redis(url);
+  client.on('error', () => {}); // reconnects by itself after a restart
   return {
     url,
     client,
     async flush() {
       await client.flushdb();
     },
+    async halt() {
+      await halt(server);
+      server = undefined;
+    },
+    async start() {
+      server ??= await launch(port, dir);
+    },
     async stop() {
       client.disconnect();
-      if (server.exitCode === null) {
-        server.kill('SIGTERM');
-        await exited;
-      }
+      await halt(server);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

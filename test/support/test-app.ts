@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Redis } from 'ioredis';
 import { type Logger, pino } from 'pino';
 import { expect } from 'vitest';
 import { createApp } from '../../api/app.js';
@@ -159,6 +160,8 @@ export interface TestAppOptions {
   logger?: Logger;
   /** Aborting it shuts the app's event streams down, as SIGTERM does. */
   closing?: AbortSignal | undefined;
+  /** Redis shared with other replicas (REDIS_URL). */
+  redis?: Redis;
 }
 
 export function buildTestApp({
@@ -169,6 +172,7 @@ export function buildTestApp({
   webDir,
   logger = pino({ level: 'silent' }),
   closing,
+  redis,
 }: TestAppOptions) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
@@ -193,6 +197,7 @@ export function buildTestApp({
     ...(eventStream && { eventStream }),
     ...(webDir && { webDir }),
     ...(closing && { closing }),
+    ...(redis && { redis }),
   });
   return { app, livekit: livekit.state };
 }
