@@ -4,7 +4,7 @@
  * the same way in the same run. The API and the bare server are child processes of their own
  * (plain `node` on the build, like the stack's), so each shares the machine's cores with the load
  * generator in the same way; the ratio to the bare route is the figure that carries across
- * machines.
+ * machines. The same requests are then measured with the Redis store (REDIS_URL) beside SQLite.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import { BUILD_DIR } from '../common/paths.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
 import { freePort, startTestStack } from '../test/support/harness.js';
+import { startRedis, type TestRedis } from '../test/support/redis.js';
 import { processUsage } from './process-stats.js';
 import { type BenchOptions, type BenchRow, type BenchSection, renderSection } from './report.js';
 
@@ -107,18 +108,85 @@ const perSecond = (value: number) => `${Math.round(value).toLocaleString('en-US'
 const latency = (run: Load) =>
   `p50 ${run.p50Ms} ms, p99 ${run.p99Ms} ms; server CPU ${Math.round(run.cpuPerRequestUs)} µs/request`;
 
+const prefixed = (prefix: string, runs: Record<string, Load>) =>
+  Object.fromEntries(Object.entries(runs).map(([name, run]) => [`${prefix} ${name}`, run]));
+
+/** Session creation and token refresh against one API process started with `env`. */
+async function measureApi(
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  name: string,
+  durationS: number,
+  services: Service[],
+) {
+  const apiPort = await freePort();
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const json = { 'content-type': 'application/json' };
+  const api = await startNode(
+    [join(BUILD_DIR, 'api/main.js')],
+    { ...env, API_PORT: String(apiPort) },
+    `${apiUrl}/health`,
+    join(logDir, `${name}.log`),
+  );
+  services.push(api);
+
+  const textSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
+    method: 'POST',
+    headers: json,
+    body: '{"voice":false}',
+  });
+  const callSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
+    method: 'POST',
+    headers: json,
+    body: '{}',
+  });
+
+  // A session whose agent has joined (as its job reports through ingest): refreshing its token
+  // touches neither LiveKit nor the agent.
+  const created = await fetch(`${apiUrl}/api/sessions`, {
+    method: 'POST',
+    headers: json,
+    body: '{}',
+  });
+  const session = (await created.json()) as CreateSessionResponse;
+  const ingest = await createSessionTokens(DEV_LIVEKIT_SECRET, 'ingest').issue(
+    session.sessionId,
+    600,
+  );
+  const started = await fetch(`${apiUrl}/internal/sessions/${session.sessionId}/events`, {
+    method: 'POST',
+    headers: { ...json, authorization: `Bearer ${ingest.token}` },
+    body: JSON.stringify({
+      events: [
+        {
+          event_type: 'session_started',
+          room_name: session.roomName,
+          timestamp: new Date().toISOString(),
+        },
+      ],
+    }),
+  });
+  if (!started.ok) throw new Error(`ingest answered ${started.status}`);
+  const refresh = await load(api, `${apiUrl}/api/sessions/${session.sessionId}/token`, durationS, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${session.sessionToken}` },
+  });
+
+  await services.pop()?.stop();
+  return { textSession, callSession, refresh };
+}
+
 export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection> {
   const durationS = quick ? 3 : 10;
   // LiveKit from the shared harness; the API under load is a process of its own, so that its
   // dispatches name an agent no worker serves (the harness's worker would take every call).
   const stack = await startTestStack();
   const services: Service[] = [];
+  let redis: TestRedis | undefined;
   try {
     const logDir = join(stack.logDir, 'bench-api');
     mkdirSync(logDir, { recursive: true });
     const barePort = await freePort();
-    const apiPort = await freePort();
-    const apiUrl = `http://127.0.0.1:${apiPort}`;
     const bareArgs = ['--input-type=module', '-e', BARE_SERVER];
     const bareUrl = `http://127.0.0.1:${barePort}/bare`;
     const bareServer = await startNode(
@@ -128,9 +196,9 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       join(logDir, 'bare.log'),
     );
     services.push(bareServer);
+    const bare = await load(bareServer, bareUrl, durationS);
     const apiEnv = {
       LIVEKIT_URL: stack.livekitUrl,
-      API_PORT: String(apiPort),
       AGENT_NAME: `bench-no-worker-${process.pid}`,
       DATA_DIR: join(logDir, 'data'),
       LOG_LEVEL: 'info',
@@ -138,62 +206,16 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       RATE_LIMIT_SESSIONS: '0',
       MAX_OPEN_SESSIONS_PER_CLIENT: '0',
     };
-    const api = await startNode(
-      [join(BUILD_DIR, 'api/main.js')],
-      apiEnv,
-      `${apiUrl}/health`,
-      join(logDir, 'api.log'),
-    );
-    services.push(api);
-
-    const json = { 'content-type': 'application/json' };
-    const bare = await load(bareServer, bareUrl, durationS);
-    const textSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
-      method: 'POST',
-      headers: json,
-      body: '{"voice":false}',
-    });
-    const callSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
-      method: 'POST',
-      headers: json,
-      body: '{}',
-    });
-
-    // A session whose agent has joined (as its job reports through ingest): refreshing its token
-    // touches neither LiveKit nor the agent.
-    const created = await fetch(`${apiUrl}/api/sessions`, {
-      method: 'POST',
-      headers: json,
-      body: '{}',
-    });
-    const session = (await created.json()) as CreateSessionResponse;
-    const ingest = await createSessionTokens(DEV_LIVEKIT_SECRET, 'ingest').issue(
-      session.sessionId,
-      600,
-    );
-    const started = await fetch(`${apiUrl}/internal/sessions/${session.sessionId}/events`, {
-      method: 'POST',
-      headers: { ...json, authorization: `Bearer ${ingest.token}` },
-      body: JSON.stringify({
-        events: [
-          {
-            event_type: 'session_started',
-            room_name: session.roomName,
-            timestamp: new Date().toISOString(),
-          },
-        ],
-      }),
-    });
-    if (!started.ok) throw new Error(`ingest answered ${started.status}`);
-    const refresh = await load(
-      api,
-      `${apiUrl}/api/sessions/${session.sessionId}/token`,
+    const sqlite = await measureApi(apiEnv, logDir, 'api', durationS, services);
+    redis = await startRedis();
+    const withRedis = await measureApi(
+      { ...apiEnv, REDIS_URL: redis.url },
+      logDir,
+      'api-redis',
       durationS,
-      {
-        method: 'POST',
-        headers: { authorization: `Bearer ${session.sessionToken}` },
-      },
+      services,
     );
+    const { textSession, callSession, refresh } = sqlite;
 
     const ratio = (run: Load) => run.reqPerSec / bare.reqPerSec;
     const baseline = `bare Hono route ${perSecond(bare.reqPerSec)}`;
@@ -203,8 +225,16 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       baseline,
       ...(target && { target: `≥ ${TARGET_RATIO}× bare`, met: ratio(run) >= TARGET_RATIO }),
     });
-    const runs = { bare, textSession, callSession, refresh };
-    const failed = Object.entries(runs).filter(([, run]) => run.failures > 0);
+    /** A Redis-store figure beside the same request on SQLite. */
+    const redisRow = (figure: string, run: Load, onSqlite: Load): BenchRow => ({
+      figure,
+      value: `${perSecond(run.reqPerSec)} (${(run.reqPerSec / onSqlite.reqPerSec).toFixed(2)}× SQLite), ${latency(run)}`,
+      baseline: `SQLite ${perSecond(onSqlite.reqPerSec)}, ${latency(onSqlite)}`,
+    });
+    const runs = { bare, textSession, callSession, refresh, redis: withRedis };
+    const failed = Object.entries({ ...sqlite, bare, ...prefixed('redis', withRedis) }).filter(
+      ([, run]) => run.failures > 0,
+    );
     return {
       key: 'api',
       title: 'API throughput',
@@ -216,11 +246,23 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
         row('POST /api/sessions {"voice":false}', textSession, true),
         row('POST /api/sessions with a call', callSession, true),
         row('POST /api/sessions/:id/token (live call)', refresh, false),
+        redisRow(
+          'POST /api/sessions {"voice":false}, Redis store',
+          withRedis.textSession,
+          textSession,
+        ),
+        redisRow('POST /api/sessions with a call, Redis store', withRedis.callSession, callSession),
+        redisRow(
+          'POST /api/sessions/:id/token (live call), Redis store',
+          withRedis.refresh,
+          refresh,
+        ),
       ],
       notes: [
         `autocannon in the bench process, ${CONNECTIONS} connections, ${durationS} s per case after a ${WARMUP_S} s warm-up; req/s counts 2xx answers. Server CPU: the serving process's CPU time over the measured run (10 ms ticks) per answered request, which other load on the machine disturbs less than req/s.`,
         'API and bare server: child processes (`node`, the API from the build); the API at LOG_LEVEL=info on its own SQLite file, against the harness livekit-server, with AGENT_NAME set to a name no worker serves (calls are created and dispatched, never answered), and the per-client rate limit and open-session cap off (one load generator would hit them at once).',
         'Token refresh: a session whose call is live (session_started ingested), so the refresh is token check + session read + participant token signing.',
+        'Redis store: the same API with REDIS_URL, against a redis-server on this machine (Debian package, loopback, append-only file), started by the bench. Server CPU counts the API process only, not redis-server's own.',
         ...failed.map(
           ([name, run]) =>
             `${name}: ${run.failures} failed requests (non-2xx, errors or timeouts).`,
@@ -230,6 +272,7 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
     };
   } finally {
     for (const service of services.reverse()) await service.stop();
+    await redis?.stop();
     await stack.stop();
   }
 }
