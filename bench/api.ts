@@ -262,7 +262,7 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
         `autocannon in the bench process, ${CONNECTIONS} connections, ${durationS} s per case after a ${WARMUP_S} s warm-up; req/s counts 2xx answers. Server CPU: the serving process's CPU time over the measured run (10 ms ticks) per answered request, which other load on the machine disturbs less than req/s.`,
         'API and bare server: child processes (`node`, the API from the build); the API at LOG_LEVEL=info on its own SQLite file, against the harness livekit-server, with AGENT_NAME set to a name no worker serves (calls are created and dispatched, never answered), and the per-client rate limit and open-session cap off (one load generator would hit them at once).',
         'Token refresh: a session whose call is live (session_started ingested), so the refresh is token check + session read + participant token signing.',
-        'Redis store: the same API with REDIS_URL, against a redis-server on this machine (Debian package, loopback, append-only file), started by the bench. Server CPU counts the API process only, not redis-server's own.',
+        'Redis store: the same API with REDIS_URL, against a redis-server on this machine (Debian package, loopback, append-only file), started by the bench. Server CPU counts the API process only, not redis-server’s own.',
         ...failed.map(
           ([name, run]) =>
             `${name}: ${run.failures} failed requests (non-2xx, errors or timeouts).`,
