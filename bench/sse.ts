@@ -13,7 +13,9 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
-import { freePort, startTestStack } from '../test/support/harness.js';
+import { startApiReplica } from '../test/support/api-replica.js';
+import { freePort, startTestStack, type TestStack } from '../test/support/harness.js';
+import { startRedis } from '../test/support/redis.js';
 import { processUsage, sampleTree } from './process-stats.js';
 import {
   type BenchOptions,
@@ -32,6 +34,8 @@ const LOCAL_ADDRESSES = Array.from({ length: 8 }, (_, i) => `127.0.0.${i + 2}`);
 const ROUND_TIMEOUT_MS = 10_000;
 const ROUND_GAP_MS = 100;
 const TARGET_SUBSCRIBERS = 10_000;
+/** Subscribers of the Redis store's run, beside the same level on SQLite. */
+const REDIS_LEVEL = 1000;
 const TARGET_P99_MS = 50;
 
 /** The floor: node:http writing one frame to every socket of a "session", nothing else. */
@@ -222,6 +226,49 @@ const processOf = (pid: number) => {
 };
 const range = (count: number) => Array.from({ length: count }, (_, i) => i);
 
+/** Text sessions opened through the API at `apiUrl`, with what a subscriber and a publisher need. */
+async function openSessions(apiUrl: string, count: number): Promise<FeedServer['sessions']> {
+  const ingestTokens = createSessionTokens(DEV_LIVEKIT_SECRET, 'ingest');
+  return Promise.all(
+    range(count).map(async () => {
+      const response = await fetch(`${apiUrl}/api/sessions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"voice":false}',
+      });
+      if (response.status !== 201) throw new Error(`POST /api/sessions: ${response.status}`);
+      const session = (await response.json()) as CreateSessionResponse;
+      return {
+        path: `/api/sessions/${session.sessionId}/events`,
+        token: session.sessionToken,
+        publishUrl: `${apiUrl}/internal/sessions/${session.sessionId}/events`,
+        publishToken: (await ingestTokens.issue(session.sessionId, 3600)).token,
+      };
+    }),
+  );
+}
+
+/** The same burst rounds at `level` subscribers against an API on the Redis store. */
+async function redisFanOut(stack: TestStack, level: number, rounds: number) {
+  const redis = await startRedis();
+  const api = await startApiReplica(stack, 'api-redis', { REDIS_URL: redis.url });
+  try {
+    const sessionCount = Math.ceil(level / SUBSCRIBERS_PER_SESSION);
+    const sessions = await openSessions(api.url, sessionCount);
+    const fanOut = new FanOut({ port: api.port, pid: api.process.pid as number, sessions });
+    try {
+      await fanOut.connect(level);
+      await sleep(500);
+      return await fanOut.rounds(rounds, () => range(sessionCount), `redis-${level}`);
+    } finally {
+      await fanOut.close();
+    }
+  } finally {
+    await api.stop();
+    await redis.stop();
+  }
+}
+
 interface Level extends RoundStats {
   subscribers: number;
   sessions: number;
@@ -245,24 +292,7 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
   try {
     const api = sampleTree().find((proc) => proc.role === 'api');
     if (!api) throw new Error('no API process in the bench process tree');
-    const ingestTokens = createSessionTokens(DEV_LIVEKIT_SECRET, 'ingest');
-    const sessions = await Promise.all(
-      range(sessionCount).map(async () => {
-        const response = await fetch(`${stack.apiUrl}/api/sessions`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{"voice":false}',
-        });
-        if (response.status !== 201) throw new Error(`POST /api/sessions: ${response.status}`);
-        const session = (await response.json()) as CreateSessionResponse;
-        return {
-          path: `/api/sessions/${session.sessionId}/events`,
-          token: session.sessionToken,
-          publishUrl: `${stack.apiUrl}/internal/sessions/${session.sessionId}/events`,
-          publishToken: (await ingestTokens.issue(session.sessionId, 3600)).token,
-        };
-      }),
-    );
+    const sessions = await openSessions(stack.apiUrl, sessionCount);
     const fanOut = new FanOut({ port: stack.ports.api, pid: api.pid, sessions });
     stops.unshift(() => fanOut.close());
 
@@ -321,6 +351,8 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
       'bare-one',
     );
 
+    const onRedis = await redisFanOut(stack, REDIS_LEVEL, rounds);
+
     const delays = (stats: RoundStats) =>
       `p50 ${ms1(stats.delay.p50)}, p99 ${ms1(stats.delay.p99)}, max ${ms1(stats.delay.max)}`;
     const problems = (stats: RoundStats) =>
@@ -346,6 +378,14 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
         met: meets(level),
       }),
     }));
+    const onSqlite = results.find((level) => level.subscribers === REDIS_LEVEL);
+    rows.push({
+      figure: `${plural(REDIS_LEVEL, 'subscriber')}, all sent a frame at once, Redis store`,
+      value: `delivery ${delays(onRedis)}; API ${Math.round(onRedis.cpuPerFrameUs)} µs CPU per frame${problems(onRedis)}`,
+      ...(onSqlite && {
+        baseline: `SQLite: ${delays(onSqlite)}, ${Math.round(onSqlite.cpuPerFrameUs)} µs CPU per frame`,
+      }),
+    });
     rows.push({
       figure: `${plural(top, 'subscriber')} connected, one session (${SUBSCRIBERS_PER_SESSION}) sent a frame at a time`,
       value: `delivery ${delays(oneSession)}${problems(oneSession)}`,
@@ -364,6 +404,7 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
         `${SUBSCRIBERS_PER_SESSION} subscribers per text session, held on raw sockets by ${CLIENT_PROCESSES} client processes connecting from ${LOCAL_ADDRESSES.length} loopback addresses; clients and server share the machine's cores.`,
         'Per subscriber (from 1,000 on): the API process RSS growth from before the first subscriber, divided by the subscribers connected; the server CPU time during the measured rounds (publishing included, 10 ms ticks) divided by the frames delivered.',
         'Baseline: the same subscribers and rounds against a bare node:http server that writes one pre-encoded frame to each socket: the floor of this machine and client.',
+        `Redis store: the same ${plural(REDIS_LEVEL, 'subscriber')} and burst rounds against another API process with REDIS_URL (a redis-server on this machine); its events go through Redis (append script, publish, stream read) before the fan-out. The API's CPU only, not redis-server's.`,
         ...(fanOut.failedToOpen > 0
           ? [`${fanOut.failedToOpen} subscribers could not connect.`]
           : []),
@@ -374,6 +415,7 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
         levels: results,
         oneSession,
         bare: { burst: bareBurst, oneSession: bareOne },
+        redis: onRedis,
       },
     };
   } finally {

@@ -1,6 +1,6 @@
 /**
- * Another API process beside a test stack's (same environment, so the same Redis and LiveKit),
- * on a port of its own, logging to the stack's log directory.
+ * Another API process beside a test stack's (its environment, so the same Redis and LiveKit,
+ * with `env` on top), on a port of its own, logging to the stack's log directory.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -16,11 +16,15 @@ export interface ApiReplica {
   stop(): Promise<void>;
 }
 
-export async function startApiReplica(stack: TestStack, name: string): Promise<ApiReplica> {
+export async function startApiReplica(
+  stack: TestStack,
+  name: string,
+  env: NodeJS.ProcessEnv = {},
+): Promise<ApiReplica> {
   const port = await freePort();
   const log = createWriteStream(join(stack.logDir, `${name}.log`));
   const child = spawn(process.execPath, [join(BUILD_DIR, 'api', 'main.js')], {
-    env: { ...stack.serviceEnv, API_PORT: String(port) },
+    env: { ...stack.serviceEnv, ...env, API_PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(log);
