@@ -13,7 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createSessionTokens } from '../api/session-tokens.js';
 import { DEV_LIVEKIT_SECRET } from '../common/config.js';
 import type { CreateSessionResponse } from '../common/protocol.js';
-import { startApiReplica } from '../test/support/api-replica.js';
+import { startApiReplica } from '../test/support/extra-services.js';
 import { freePort, startTestStack, type TestStack } from '../test/support/harness.js';
 import { startRedis } from '../test/support/redis.js';
 import { processUsage, sampleTree } from './process-stats.js';

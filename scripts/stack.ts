@@ -33,6 +33,8 @@ export interface StackOptions {
   ports: StackPorts;
   /** Start livekit-server from livekit.yaml; when false, `env.LIVEKIT_URL` names the server. */
   localLivekit: boolean;
+  /** Redis (`host:port`) the local livekit-server shares rooms through with other nodes. */
+  livekitRedis?: string;
   /** Also serve the call page from source (Vite, port 5173) after the API is up. Tests do not:
    * they use the built page the API serves. */
   webDevServer?: boolean;
@@ -157,6 +159,7 @@ export async function startStack({
   env,
   ports,
   localLivekit,
+  livekitRedis,
   webDevServer = false,
   onLog,
 }: StackOptions): Promise<Stack> {
@@ -189,6 +192,7 @@ export async function startStack({
       args.push('--rtc.tcp_port', String(ports.livekitTcp));
       args.push('--rtc.port_range_start', String(ports.udp[0]));
       args.push('--rtc.port_range_end', String(ports.udp[1]));
+      if (livekitRedis) args.push('--redis-host', livekitRedis);
       const livekitHealth = `http://127.0.0.1:${ports.livekit}/`;
       // The key pair the API and the agent are given (livekit.yaml's dev pair unless set), passed
       // in the environment so the secret stays out of the process list.
@@ -270,7 +274,7 @@ export async function startStack({
  * livekit.yaml plus its webhook to this stack's API (signed with the API's key), which only this
  * script knows the address of; livekit-server takes a list such as `urls` only from YAML.
  */
-function withWebhook(apiKey: string, webhookUrl: string): string {
+export function withWebhook(apiKey: string, webhookUrl: string): string {
   const base = readFileSync(join(ROOT, 'livekit.yaml'), 'utf8');
   return `${base}\nwebhook:\n  api_key: ${apiKey}\n  urls:\n    - ${webhookUrl}\n`;
 }

@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatResponse, SessionEvent } from '../../common/protocol.js';
 import type { ChatMessage } from '../providers/openai.js';
-import { type ApiReplica, startApiReplica } from '../support/api-replica.js';
 import { ScriptedCaller } from '../support/caller.js';
+import { type ExtraService, startApiReplica } from '../support/extra-services.js';
 import { type FailoverProxy, startFailoverProxy } from '../support/failover-proxy.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
@@ -25,7 +25,7 @@ describe('two API replicas on one Redis', () => {
   let redis: TestRedis;
   let proxy: FailoverProxy;
   let stack: TestStack;
-  let replicaB: ApiReplica;
+  let replicaB: ExtraService;
 
   beforeAll(async () => {
     redis = await startRedis();

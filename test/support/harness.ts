@@ -34,12 +34,15 @@ export async function freePort(): Promise<number> {
 }
 
 /** A window of UDP ports for WebRTC media, away from the ephemeral range the OS hands out. */
-function udpWindow(size = 40): [number, number] {
+export function udpWindow(size = 40): [number, number] {
   const start = 20_000 + Math.floor(Math.random() * 500) * 50;
   return [start, start + size - 1];
 }
 
-export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestStack> {
+export async function startTestStack(
+  env: NodeJS.ProcessEnv = {},
+  { livekitRedis }: { livekitRedis?: string } = {},
+): Promise<TestStack> {
   const [openai, deepgram] = await Promise.all([startOpenAIServer(), startDeepgramServer()]);
   const runId = `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`;
   const logDir = join('test-artifacts', 'logs', runId);
@@ -74,6 +77,7 @@ export async function startTestStack(env: NodeJS.ProcessEnv = {}): Promise<TestS
     };
     const stack = await startStack({
       localLivekit: true,
+      ...(livekitRedis && { livekitRedis }),
       onLog,
       ports: {
         livekit: await freePort(),
