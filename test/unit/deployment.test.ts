@@ -16,10 +16,16 @@ interface ComposeService {
   build?: string;
   command?: string[];
   environment?: Record<string, string>;
+  profiles?: string[];
+  deploy?: { replicas?: number };
+  depends_on?: string[];
 }
 
 const read = (file: string) => readFileSync(join(PROJECT_ROOT, file), 'utf8');
-const compose = parse(read('docker-compose.yml')) as { services: Record<string, ComposeService> };
+const compose = parse(read('docker-compose.yml')) as {
+  services: Record<string, ComposeService>;
+  configs: Record<string, { content: string }>;
+};
 
 /** The ENV lines of the Dockerfile's last stage, the image the services run. */
 function imageEnv(): Record<string, string> {
@@ -53,6 +59,49 @@ describe('docker compose', () => {
       expect(entry).toMatch(/^dist\/.+\.js$/);
       const source = (entry ?? '').replace(/^dist\//, '').replace(/\.js$/, '.ts');
       expect(existsSync(join(PROJECT_ROOT, source)), `${source} compiles to ${entry}`).toBe(true);
+    }
+  });
+});
+
+describe('docker compose, scale profile', () => {
+  const scale = Object.entries(compose.services).filter(([, service]) =>
+    service.profiles?.includes('scale'),
+  );
+  const api = (name: string) => loadConfig(apiConfigSchema, serviceEnv(name));
+  const agent = (name: string) => loadConfig(agentConfigSchema, serviceEnv(name));
+
+  it('keeps the default stack out of the profile and the profile out of the default stack', () => {
+    expect(scale.map(([name]) => name).sort()).toEqual(
+      ['agent-1', 'agent-2', 'api-scaled', 'livekit-1', 'livekit-2', 'proxy', 'redis'].sort(),
+    );
+    for (const name of ['livekit', 'api', 'agent']) {
+      expect(compose.services[name]?.profiles).toBeUndefined();
+    }
+  });
+
+  it('runs two API replicas on Redis, behind the proxy, trusting its forwarded address', () => {
+    expect(compose.services['api-scaled']?.deploy?.replicas).toBe(2);
+    expect(api('api-scaled')).toMatchObject({
+      REDIS_URL: 'redis://redis:6379',
+      TRUST_PROXY: 1,
+      NODE_ENV: 'development',
+    });
+    expect(compose.configs.caddyfile?.content).toContain('dynamic a api-scaled 8000');
+  });
+
+  it('runs two LiveKit nodes on Redis, with their webhooks to the proxy', () => {
+    for (const name of ['livekit-1', 'livekit-2']) {
+      const command = compose.services[name]?.command?.join(' ') ?? '';
+      expect(command).toContain('--redis-host redis:6379');
+      expect(command).toContain('http://proxy:8000/api/livekit/webhook');
+    }
+  });
+
+  it('runs one agent worker per LiveKit node, reporting through the proxy', () => {
+    expect(agent('agent-1')).toMatchObject({ LIVEKIT_URL: 'ws://livekit-1:7980' });
+    expect(agent('agent-2')).toMatchObject({ LIVEKIT_URL: 'ws://livekit-2:7990' });
+    for (const name of ['agent-1', 'agent-2']) {
+      expect(agent(name).API_URL).toBe('http://proxy:8000');
     }
   });
 });
