@@ -88,8 +88,9 @@ async function load(
   url: string,
   durationS: number,
   request: { method?: 'GET' | 'POST'; headers?: Record<string, string>; body?: string } = {},
+  connections = CONNECTIONS,
 ): Promise<Load> {
-  const options = { url, connections: CONNECTIONS, ...request };
+  const options = { url, connections, ...request };
   await autocannon({ ...options, duration: WARMUP_S });
   const cpuBefore = cpuMs(server.pid);
   const result = await autocannon({ ...options, duration: durationS });
@@ -110,6 +111,53 @@ const latency = (run: Load) =>
 
 const prefixed = (prefix: string, runs: Record<string, Load>) =>
   Object.fromEntries(Object.entries(runs).map(([name, run]) => [`${prefix} ${name}`, run]));
+
+const TEXT_SESSION = {
+  method: 'POST' as const,
+  headers: { 'content-type': 'application/json' },
+  body: '{"voice":false}',
+};
+
+/**
+ * Text session creation against two API replicas on one Redis at once, the connections split
+ * between them: what a second replica adds on this machine.
+ */
+async function measureTwoReplicas(
+  env: NodeJS.ProcessEnv,
+  logDir: string,
+  durationS: number,
+  services: Service[],
+): Promise<Load> {
+  const replicas: { api: Service; url: string }[] = [];
+  for (const name of ['api-redis-a', 'api-redis-b']) {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const api = await startNode(
+      [join(BUILD_DIR, 'api/main.js')],
+      { ...env, API_PORT: String(port) },
+      `${url}/health`,
+      join(logDir, `${name}.log`),
+    );
+    services.push(api);
+    replicas.push({ api, url });
+  }
+  const runs = await Promise.all(
+    replicas.map(({ api, url }) =>
+      load(api, `${url}/api/sessions`, durationS, TEXT_SESSION, CONNECTIONS / 2),
+    ),
+  );
+  for (const _ of replicas) await services.pop()?.stop();
+  const requests = runs.reduce((sum, run) => sum + run.requests, 0);
+  const cpuUs = runs.reduce((sum, run) => sum + run.cpuPerRequestUs * run.requests, 0);
+  return {
+    reqPerSec: runs.reduce((sum, run) => sum + run.reqPerSec, 0),
+    cpuPerRequestUs: cpuUs / Math.max(1, requests),
+    p50Ms: Math.max(...runs.map((run) => run.p50Ms)),
+    p99Ms: Math.max(...runs.map((run) => run.p99Ms)),
+    requests,
+    failures: runs.reduce((sum, run) => sum + run.failures, 0),
+  };
+}
 
 /** Session creation and token refresh against one API process started with `env`. */
 async function measureApi(
@@ -215,6 +263,12 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       durationS,
       services,
     );
+    const twoReplicas = await measureTwoReplicas(
+      { ...apiEnv, REDIS_URL: redis.url },
+      logDir,
+      durationS,
+      services,
+    );
     const { textSession, callSession, refresh } = sqlite;
 
     const ratio = (run: Load) => run.reqPerSec / bare.reqPerSec;
@@ -231,10 +285,13 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
       value: `${perSecond(run.reqPerSec)} (${(run.reqPerSec / onSqlite.reqPerSec).toFixed(2)}× SQLite), ${latency(run)}`,
       baseline: `SQLite ${perSecond(onSqlite.reqPerSec)}, ${latency(onSqlite)}`,
     });
-    const runs = { bare, textSession, callSession, refresh, redis: withRedis };
-    const failed = Object.entries({ ...sqlite, bare, ...prefixed('redis', withRedis) }).filter(
-      ([, run]) => run.failures > 0,
-    );
+    const runs = { bare, textSession, callSession, refresh, redis: withRedis, twoReplicas };
+    const failed = Object.entries({
+      ...sqlite,
+      bare,
+      ...prefixed('redis', withRedis),
+      'two replicas': twoReplicas,
+    }).filter(([, run]) => run.failures > 0);
     return {
       key: 'api',
       title: 'API throughput',
@@ -257,12 +314,17 @@ export async function runApiBench({ quick }: BenchOptions): Promise<BenchSection
           withRedis.refresh,
           refresh,
         ),
+        {
+          figure: 'POST /api/sessions {"voice":false}, two API replicas on Redis, at once',
+          value: `${perSecond(twoReplicas.reqPerSec)} in all (${(twoReplicas.reqPerSec / withRedis.textSession.reqPerSec).toFixed(2)}× one replica), p50 ${twoReplicas.p50Ms} ms, p99 ${twoReplicas.p99Ms} ms (the slower); server CPU ${Math.round(twoReplicas.cpuPerRequestUs)} µs/request`,
+          baseline: `one replica on Redis ${perSecond(withRedis.textSession.reqPerSec)}`,
+        },
       ],
       notes: [
         `autocannon in the bench process, ${CONNECTIONS} connections, ${durationS} s per case after a ${WARMUP_S} s warm-up; req/s counts 2xx answers. Server CPU: the serving process's CPU time over the measured run (10 ms ticks) per answered request, which other load on the machine disturbs less than req/s.`,
         'API and bare server: child processes (`node`, the API from the build); the API at LOG_LEVEL=info on its own SQLite file, against the harness livekit-server, with AGENT_NAME set to a name no worker serves (calls are created and dispatched, never answered), and the per-client rate limit and open-session cap off (one load generator would hit them at once).',
         'Token refresh: a session whose call is live (session_started ingested), so the refresh is token check + session read + participant token signing.',
-        'Redis store: the same API with REDIS_URL, against a redis-server on this machine (Debian package, loopback, append-only file), started by the bench. Server CPU counts the API process only, not redis-server’s own.',
+        'Redis store: the same API with REDIS_URL, against a redis-server on this machine (Debian package, loopback, append-only file), started by the bench; two replicas: two such processes, each loaded by its own autocannon with half the connections at the same time, on the same two cores. Server CPU counts the API processes only, not redis-server’s own.',
         ...failed.map(
           ([name, run]) =>
             `${name}: ${run.failures} failed requests (non-2xx, errors or timeouts).`,

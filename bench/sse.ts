@@ -248,23 +248,34 @@ async function openSessions(apiUrl: string, count: number): Promise<FeedServer['
   );
 }
 
-/** The same burst rounds at `level` subscribers against an API on the Redis store. */
+/**
+ * The same burst rounds at `level` subscribers against two API replicas on the Redis store, events
+ * ingested through A: first with the subscribers on A, then with them on B (each event crosses
+ * Redis from one replica to the other).
+ */
 async function redisFanOut(stack: TestStack, level: number, rounds: number) {
   const redis = await startRedis();
-  const api = await startApiReplica(stack, 'api-redis', { REDIS_URL: redis.url });
+  const replicas = [
+    await startApiReplica(stack, 'api-redis-a', { REDIS_URL: redis.url }),
+    await startApiReplica(stack, 'api-redis-b', { REDIS_URL: redis.url }),
+  ] as const;
   try {
     const sessionCount = Math.ceil(level / SUBSCRIBERS_PER_SESSION);
-    const sessions = await openSessions(api.url, sessionCount);
-    const fanOut = new FanOut({ port: api.port, pid: api.process.pid as number, sessions });
-    try {
-      await fanOut.connect(level);
-      await sleep(500);
-      return await fanOut.rounds(rounds, () => range(sessionCount), `redis-${level}`);
-    } finally {
-      await fanOut.close();
+    const sessions = await openSessions(replicas[0].url, sessionCount);
+    const measured: RoundStats[] = [];
+    for (const [index, api] of replicas.entries()) {
+      const fanOut = new FanOut({ port: api.port, pid: api.process.pid as number, sessions });
+      try {
+        await fanOut.connect(level);
+        await sleep(500);
+        measured.push(await fanOut.rounds(rounds, () => range(sessionCount), `redis-${index}`));
+      } finally {
+        await fanOut.close();
+      }
     }
+    return { sameReplica: measured[0] as RoundStats, otherReplica: measured[1] as RoundStats };
   } finally {
-    await api.stop();
+    for (const api of replicas) await api.stop();
     await redis.stop();
   }
 }
@@ -379,13 +390,21 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
       }),
     }));
     const onSqlite = results.find((level) => level.subscribers === REDIS_LEVEL);
-    rows.push({
-      figure: `${plural(REDIS_LEVEL, 'subscriber')}, all sent a frame at once, Redis store`,
-      value: `delivery ${delays(onRedis)}; API ${Math.round(onRedis.cpuPerFrameUs)} µs CPU per frame${problems(onRedis)}`,
-      ...(onSqlite && {
-        baseline: `SQLite: ${delays(onSqlite)}, ${Math.round(onSqlite.cpuPerFrameUs)} µs CPU per frame`,
-      }),
-    });
+    const sqliteBaseline = onSqlite && {
+      baseline: `SQLite, one API: ${delays(onSqlite)}, ${Math.round(onSqlite.cpuPerFrameUs)} µs CPU per frame`,
+    };
+    rows.push(
+      {
+        figure: `${plural(REDIS_LEVEL, 'subscriber')}, all sent a frame at once, Redis store, subscribers on the replica that ingests`,
+        value: `delivery ${delays(onRedis.sameReplica)}; API ${Math.round(onRedis.sameReplica.cpuPerFrameUs)} µs CPU per frame${problems(onRedis.sameReplica)}`,
+        ...sqliteBaseline,
+      },
+      {
+        figure: `${plural(REDIS_LEVEL, 'subscriber')}, all sent a frame at once, Redis store, subscribers on the other replica`,
+        value: `delivery ${delays(onRedis.otherReplica)}; its API ${Math.round(onRedis.otherReplica.cpuPerFrameUs)} µs CPU per frame${problems(onRedis.otherReplica)}`,
+        ...sqliteBaseline,
+      },
+    );
     rows.push({
       figure: `${plural(top, 'subscriber')} connected, one session (${SUBSCRIBERS_PER_SESSION}) sent a frame at a time`,
       value: `delivery ${delays(oneSession)}${problems(oneSession)}`,
@@ -404,7 +423,7 @@ export async function runSseBench({ quick }: BenchOptions): Promise<BenchSection
         `${SUBSCRIBERS_PER_SESSION} subscribers per text session, held on raw sockets by ${CLIENT_PROCESSES} client processes connecting from ${LOCAL_ADDRESSES.length} loopback addresses; clients and server share the machine's cores.`,
         'Per subscriber (from 1,000 on): the API process RSS growth from before the first subscriber, divided by the subscribers connected; the server CPU time during the measured rounds (publishing included, 10 ms ticks) divided by the frames delivered.',
         'Baseline: the same subscribers and rounds against a bare node:http server that writes one pre-encoded frame to each socket: the floor of this machine and client.',
-        `Redis store: the same ${plural(REDIS_LEVEL, 'subscriber')} and burst rounds against another API process with REDIS_URL (a redis-server on this machine); its events go through Redis (append script, publish, stream read) before the fan-out. The API's CPU only, not redis-server's.`,
+        `Redis store: the same ${plural(REDIS_LEVEL, 'subscriber')} and burst rounds against two more API processes with REDIS_URL (a redis-server on this machine), events ingested through replica A, subscribers on A, then on B: every event goes through Redis (append script, publish, stream read) before the fan-out, and to B across it. The serving API's CPU only, not redis-server's.`,
         ...(fanOut.failedToOpen > 0
           ? [`${fanOut.failedToOpen} subscribers could not connect.`]
           : []),
