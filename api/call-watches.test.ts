@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../test/support/redis.js';
+import { newSession } from '../test/support/sessions.js';
 import { type CallRecovery, createCallRecovery } from './call-recovery.js';
 import { redisWatchBook } from './call-watches.js';
 import type { LivekitGateway } from './livekit.js';
@@ -75,15 +76,7 @@ afterEach(async () => {
 
 async function twoReplicas(livekit: LivekitGateway, leaseMs?: number) {
   replicas = [await replica(livekit, leaseMs), await replica(livekit, leaseMs)];
-  await replicas[0]?.store.createSession({
-    sessionId: 's1',
-    roomName: ROOM,
-    participantIdentity: 'user-s1',
-    userId: null,
-    username: null,
-    instructions: null,
-    createdAt: new Date().toISOString(),
-  });
+  await replicas[0]?.store.createSession(newSession('s1'));
   return replicas as [(typeof replicas)[0], (typeof replicas)[0]];
 }
 

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
 import { startRedis, type TestRedis } from '../../test/support/redis.js';
+import { newSession } from '../../test/support/sessions.js';
 import { openRedisStore } from './redis.js';
 import { describeSessionStore } from './store-contract.js';
 import { OpenSessionLimitError } from './types.js';
@@ -33,16 +34,6 @@ const transcript = (text: string): TimedEventBody => ({
   is_interruption: false,
   timestamp: '2025-01-01T00:00:01.000Z',
 });
-const newSession = (sessionId: string) => ({
-  sessionId,
-  roomName: `session-${sessionId}`,
-  participantIdentity: `user-${sessionId}`,
-  userId: null,
-  username: null,
-  instructions: null,
-  createdAt: new Date().toISOString(),
-  owner: 'client-1',
-});
 
 describe('two Redis stores (two API replicas)', () => {
   it('hand each subscriber every event once and in order, whichever replica appended it', async () => {
@@ -52,7 +43,7 @@ describe('two Redis stores (two API replicas)', () => {
       openRedisStore({ url: redis.url }),
     ]);
     try {
-      await a.createSession(newSession('s1'));
+      await a.createSession(newSession('s1', { owner: 'client-1' }));
       const seenOnB: SessionEvent[] = [];
       b.subscribe('s1', (events) => seenOnB.push(...events));
       // The subscription is in place once a round trip through Redis has been made.
@@ -85,7 +76,10 @@ describe('two Redis stores (two API replicas)', () => {
       const limit = { max: 3, activeSince: new Date(Date.now() - 60_000).toISOString() };
       const results = await Promise.allSettled(
         Array.from({ length: 10 }, (_, index) =>
-          (index % 2 === 0 ? a : b).createSession(newSession(`s${index}`), limit),
+          (index % 2 === 0 ? a : b).createSession(
+            newSession(`s${index}`, { owner: 'client-1' }),
+            limit,
+          ),
         ),
       );
       expect(results.filter((result) => result.status === 'fulfilled')).toHaveLength(3);

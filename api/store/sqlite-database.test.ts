@@ -9,8 +9,12 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { newSession } from '../../test/support/sessions.js';
 import { openSqliteStore } from './sqlite.js';
 import { openDatabase } from './sqlite-database.js';
+
+const sessionIn2030 = (sessionId: string) =>
+  newSession(sessionId, { createdAt: '2030-01-01T00:00:00.000Z' });
 
 let dataDir: string;
 beforeEach(() => {
@@ -18,16 +22,6 @@ beforeEach(() => {
 });
 afterEach(() => {
   rmSync(dataDir, { recursive: true, force: true });
-});
-
-const newSession = (sessionId: string) => ({
-  sessionId,
-  roomName: `session-${sessionId}`,
-  participantIdentity: `user-${sessionId}`,
-  userId: null,
-  username: null,
-  instructions: null,
-  createdAt: '2030-01-01T00:00:00.000Z',
 });
 
 /** Runs `script` (ES module text) in a child Node process; resolves once it prints `ready`. */
@@ -60,7 +54,7 @@ describe('openDatabase', () => {
     const child = await startChild(`
       const { openSqliteStore } = await import(${JSON.stringify(storeModule)});
       const store = await openSqliteStore({ dataDir: ${JSON.stringify(dataDir)} });
-      await store.createSession(${JSON.stringify(newSession('s1'))});
+      await store.createSession(${JSON.stringify(sessionIn2030('s1'))});
       await store.appendEvents('s1', [{ event_type: 'user_speaking', timestamp: 'last words' }]);
       console.log('ready');
       setInterval(() => {}, 1000);`);
@@ -184,9 +178,9 @@ describe('migrations', () => {
           'from before',
         ]);
         const limit = { max: 1, activeSince: '2029-01-01T00:00:00.000Z' };
-        await store.createSession({ ...newSession('new'), owner: 'key:k2' }, limit);
+        await store.createSession({ ...sessionIn2030('new'), owner: 'key:k2' }, limit);
         await expect(
-          store.createSession({ ...newSession('newer'), owner: 'key:k2' }, limit),
+          store.createSession({ ...sessionIn2030('newer'), owner: 'key:k2' }, limit),
         ).rejects.toThrow(/open sessions/);
       } finally {
         await store.close();

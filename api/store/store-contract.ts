@@ -5,7 +5,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { SessionEvent, TimedEventBody } from '../../common/protocol.js';
-import type { NewSession, SessionStore } from './types.js';
+import { newSession as newSessionOf } from '../../test/support/sessions.js';
+import type { SessionStore } from './types.js';
 
 export interface StoreBackend {
   /** A fresh, empty place for a store (a directory, a flushed database). */
@@ -16,15 +17,12 @@ export interface StoreBackend {
 }
 
 export function describeSessionStore(backend: StoreBackend): void {
-  const newSession = (sessionId: string): NewSession => ({
-    sessionId,
-    roomName: `session-${sessionId}`,
-    participantIdentity: `user-${sessionId}`,
-    userId: 'alice',
-    username: null,
-    instructions: 'Be brief.',
-    createdAt: '2025-01-01T00:00:00.000Z',
-  });
+  const newSession = (sessionId: string) =>
+    newSessionOf(sessionId, {
+      userId: 'alice',
+      instructions: 'Be brief.',
+      createdAt: '2025-01-01T00:00:00.000Z',
+    });
 
   const at = (second: number) => new Date(Date.UTC(2025, 0, 1, 0, 0, second)).toISOString();
   const transcript = (text: string, second = 1): TimedEventBody => ({

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatResponse, SessionEvent } from '../../common/protocol.js';
-import type { ChatMessage } from '../providers/openai.js';
+import { echoUserMessages } from '../providers/openai.js';
 import { ScriptedCaller } from '../support/caller.js';
 import { type ExtraService, startApiReplica } from '../support/extra-services.js';
 import { type FailoverProxy, startFailoverProxy } from '../support/failover-proxy.js';
@@ -15,8 +15,6 @@ import { startTestStack, type TestStack } from '../support/harness.js';
 import { startRedis, type TestRedis } from '../support/redis.js';
 import { FeedSubscriber } from '../support/sse.js';
 
-const text = (message: ChatMessage | undefined) =>
-  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 const seqs = (events: SessionEvent[]) => events.map((event) => event.seq);
 const counting = (from: number, to: number) =>
   Array.from({ length: to - from + 1 }, (_, index) => from + index);
@@ -61,13 +59,7 @@ describe('two API replicas on one Redis', () => {
       await onA.ended;
       resumed = await FeedSubscriber.open(feedUrl(replicaB.url), sessionToken, onA.lastSeq);
 
-      stack.openai.setReply(
-        (messages) =>
-          `You told me: ${messages
-            .filter((m) => m.role === 'user')
-            .map(text)
-            .join(' / ')}`,
-      );
+      stack.openai.setReply(echoUserMessages);
       const response = await fetch(`${replicaB.url}/api/chat`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${sessionToken}` },

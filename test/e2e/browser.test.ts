@@ -7,7 +7,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type ChatMessage, defaultReply } from '../providers/openai.js';
+import { defaultReply, messageText } from '../providers/openai.js';
 import {
   type BrowserPage,
   launchChromium,
@@ -23,9 +23,6 @@ const QUESTION = 'What is the capital of France?';
 const REPLY = 'Paris is the capital of France. It lies on the river Seine, in the north.';
 const SCREENS_DIR = 'test-artifacts/screens';
 const CALL_TIMEOUT_MS = 60_000;
-
-const text = (message: ChatMessage | undefined) =>
-  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 
 // Runs in the page, as plain JavaScript: the project's TypeScript has no DOM types. Measures what
 // the page plays, from the stream of the <audio> element the agent's track is attached to.
@@ -133,7 +130,7 @@ describe('the browser page', () => {
     await page.setViewportSize({ width: 390, height: 844 });
     await page.screenshot({ path: `${SCREENS_DIR}/call-phone.png`, fullPage: true });
     await expect.poll(() => reply.first().textContent(), { timeout: 20_000 }).toContain(REPLY);
-    expect(text(stack.openai.chatRequests().at(-1)?.messages.at(-1))).toBe(QUESTION);
+    expect(messageText(stack.openai.chatRequests().at(-1)?.messages.at(-1))).toBe(QUESTION);
 
     await page.getByRole('button', { name: 'Hang up' }).click();
     await page.getByRole('status').filter({ hasText: 'The call has ended.' }).waitFor();

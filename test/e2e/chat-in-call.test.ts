@@ -11,14 +11,11 @@ import type {
   SessionEvent,
   TranscriptResponse,
 } from '../../common/protocol.js';
-import type { ChatMessage } from '../providers/openai.js';
+import { echoUserMessages, messageText } from '../providers/openai.js';
 import { type CallerSession, ScriptedCaller } from '../support/caller.js';
 import { startTestStack, TEST_PROVIDER_KEYS, type TestStack } from '../support/harness.js';
 import { readServiceLog } from '../support/logs.js';
 import { FeedSubscriber } from '../support/sse.js';
-
-const text = (message: ChatMessage | undefined) =>
-  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 
 /** Any JWT: session, ingest and LiveKit participant tokens alike. */
 const JWT = /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/;
@@ -70,22 +67,16 @@ describe('text chat in the same conversation as voice', () => {
       await caller.waitForAgentSpeech(spoken);
       await feed.waitFor((e) => e.event_type === 'metrics', 30_000);
 
-      stack.openai.setReply(
-        (messages) =>
-          `You told me: ${messages
-            .filter((m) => m.role === 'user')
-            .map(text)
-            .join(' / ')}`,
-      );
+      stack.openai.setReply(echoUserMessages);
       const sentAt = Date.now();
       const reply = await chat({ message: 'What is my name?', sessionId }, sessionToken);
 
       const request = stack.openai.chatRequests().at(-1);
-      expect(request?.messages.map((m) => [m.role, text(m)])).toContainEqual([
+      expect(request?.messages.map((m) => [m.role, messageText(m)])).toContainEqual([
         'user',
         'My name is Ada.',
       ]);
-      expect(text(request?.messages.at(-1))).toBe('What is my name?');
+      expect(messageText(request?.messages.at(-1))).toBe('What is my name?');
       expect(reply).toMatchObject({ type: 'text', sessionId, transcript: 'What is my name?' });
       expect(reply.message).toBe('You told me: My name is Ada. / What is my name?');
       expect(reply.sessionToken).toBeUndefined();
@@ -135,7 +126,7 @@ describe('text chat in the same conversation as voice', () => {
       const conversation = stack.openai
         .chatRequests()
         .at(-1)
-        ?.messages.map((m) => [m.role, text(m)]);
+        ?.messages.map((m) => [m.role, messageText(m)]);
       expect(conversation).toContainEqual(['user', 'Remember the word giraffe.']);
       expect(conversation).toContainEqual(['assistant', 'Noted.']);
       expect(conversation?.at(-1)).toEqual(['user', 'Which word did I ask you to remember?']);

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ChatResponse } from '../../common/protocol.js';
-import type { ChatMessage } from '../providers/openai.js';
+import { echoUserMessages } from '../providers/openai.js';
 import { ScriptedCaller } from '../support/caller.js';
 import { type ExtraService, startLivekitNode, startWorker } from '../support/extra-services.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
@@ -16,8 +16,6 @@ import { startRedis, type TestRedis } from '../support/redis.js';
 const CALLS_PER_WORKER = 3;
 /** Longer than the worker's load report interval (2.5 s), so each call sees the last one's load. */
 const JOIN_STAGGER_MS = 3000;
-const text = (message: ChatMessage | undefined) =>
-  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('two LiveKit nodes and two agent workers', () => {
@@ -73,13 +71,7 @@ describe('two LiveKit nodes and two agent workers', () => {
     expect(onB).toHaveLength(CALLS_PER_WORKER);
     const ofB = callers.filter((caller) => onB.includes(caller.session.sessionId));
 
-    stack.openai.setReply(
-      (messages) =>
-        `You told me: ${messages
-          .filter((m) => m.role === 'user')
-          .map(text)
-          .join(' / ')}`,
-    );
+    stack.openai.setReply(echoUserMessages);
     const first = ofB[0] as ScriptedCaller;
     expect((await chat(first, 'My name is Ada.')).message).toBe('You told me: My name is Ada.');
 

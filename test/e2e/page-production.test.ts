@@ -18,7 +18,7 @@ import type {
   SessionResponse,
   TranscriptResponse,
 } from '../../common/protocol.js';
-import type { ChatMessage } from '../providers/openai.js';
+import { messageText } from '../providers/openai.js';
 import { type BrowserPage, launchChromium, openPage, writeSpeechWav } from '../support/browser.js';
 import { type EmbeddingSite, startEmbeddingSite } from '../support/embedding-site.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
@@ -27,9 +27,6 @@ const API_KEY = 'backend-key-0123456789';
 const PAGE_INSTRUCTIONS = 'You are the museum guide. Talk only about the exhibition.';
 const QUESTION = 'When does the museum open?';
 const CALL_TIMEOUT_MS = 60_000;
-
-const text = (message: ChatMessage | undefined) =>
-  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 
 /** The call page: a page of its own, or the frame of an embedding page. */
 type PageOrFrame = Page | FrameLocator;
@@ -247,8 +244,8 @@ describe('the call page in production', () => {
       .waitFor({ timeout: CALL_TIMEOUT_MS });
     const asked = stack.openai
       .chatRequests()
-      .find((request) => text(request.messages.at(-1)) === QUESTION);
-    expect(text(asked?.messages[0])).toBe(PAGE_INSTRUCTIONS);
+      .find((request) => messageText(request.messages.at(-1)) === QUESTION);
+    expect(messageText(asked?.messages[0])).toBe(PAGE_INSTRUCTIONS);
 
     await page.getByRole('button', { name: 'Hang up' }).click();
     await page.getByRole('status').filter({ hasText: 'The call has ended.' }).waitFor();
@@ -277,8 +274,8 @@ describe('the call page in production', () => {
     expect(reply.message).toBe('Welcome to the exhibition.');
     const asked = stack.openai
       .chatRequests()
-      .find((request) => text(request.messages.at(-1)) === 'Who are you?');
-    expect(text(asked?.messages[0])).toBe(PAGE_INSTRUCTIONS);
+      .find((request) => messageText(request.messages.at(-1)) === 'Who are you?');
+    expect(messageText(asked?.messages[0])).toBe(PAGE_INSTRUCTIONS);
   });
 
   it('refuses a page ticket used from another origin, even a listed one', async () => {

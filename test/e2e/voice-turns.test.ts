@@ -3,7 +3,7 @@
  * agent transcribes (Deepgram protocol), asks the LLM (OpenAI protocol) and answers with speech.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ChatMessage } from '../providers/openai.js';
+import { messageText } from '../providers/openai.js';
 import { ScriptedCaller } from '../support/caller.js';
 import { startTestStack, type TestStack } from '../support/harness.js';
 
@@ -16,9 +16,6 @@ const LONG_REPLY = Array.from(
   { length: 12 },
   (_, i) => `Paris has many old quarters, and this is sentence number ${i + 1} about them.`,
 ).join(' ');
-
-const text = (message: ChatMessage | undefined) =>
-  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
 
 describe('voice turns through a real LiveKit server', () => {
   let stack: TestStack;
@@ -44,8 +41,8 @@ describe('voice turns through a real LiveKit server', () => {
 
     const [request] = stack.openai.chatRequests();
     expect(request?.messages[0]?.role).toBe('system');
-    expect(text(request?.messages[0])).toContain(INSTRUCTIONS);
-    expect(text(request?.messages.at(-1))).toBe(FIRST_QUESTION);
+    expect(messageText(request?.messages[0])).toContain(INSTRUCTIONS);
+    expect(messageText(request?.messages.at(-1))).toBe(FIRST_QUESTION);
 
     // The attribute may be published again unchanged (once the agent has joined): count changes.
     const states = caller.turnStates
@@ -63,7 +60,7 @@ describe('voice turns through a real LiveKit server', () => {
 
     const requests = stack.openai.chatRequests();
     expect(requests).toHaveLength(2);
-    const conversation = requests[1]?.messages.map((m) => [m.role, text(m)]);
+    const conversation = requests[1]?.messages.map((m) => [m.role, messageText(m)]);
     expect(conversation).toContainEqual(['user', FIRST_QUESTION]);
     expect(conversation).toContainEqual(['assistant', expect.stringContaining(FIRST_QUESTION)]);
     expect(conversation?.at(-1)).toEqual(['user', SECOND_QUESTION]);
@@ -71,7 +68,7 @@ describe('voice turns through a real LiveKit server', () => {
 
   it('stops speaking when the caller talks over it, and answers the new utterance', async () => {
     stack.openai.setReply((messages) =>
-      text(messages.at(-1)).includes('Lyon') ? 'Lyon is known for its food.' : LONG_REPLY,
+      messageText(messages.at(-1)).includes('Lyon') ? 'Lyon is known for its food.' : LONG_REPLY,
     );
     stack.deepgram.scriptTranscripts(['Tell me about Paris.', INTERRUPTION]);
     const questionEnd = await caller.say('Tell me about Paris.');
@@ -94,7 +91,7 @@ describe('voice turns through a real LiveKit server', () => {
     const replyEnd = await caller.waitForAgentSilence(1500, 15_000);
     expect(replyEnd - reply).toBeLessThan(5000);
     // Under load the test STT may hear a stall inside the utterance as a second one.
-    expect(text(stack.openai.chatRequests().at(-1)?.messages.at(-1))).toMatch(
+    expect(messageText(stack.openai.chatRequests().at(-1)?.messages.at(-1))).toMatch(
       /^Please tell me about Lyon instead\./,
     );
   });

@@ -106,6 +106,21 @@ export function lastUserText(messages: ChatMessage[]): string {
   return content.map((part) => (part?.type === 'text' ? String(part.text) : '')).join('');
 }
 
+/** A message's content as text (parts as JSON). */
+export const messageText = (message: ChatMessage | undefined) =>
+  typeof message?.content === 'string' ? message.content : JSON.stringify(message?.content);
+
+/**
+ * A reply that repeats every user message the request carries, in order: a test sees from the
+ * answer alone which conversation the LLM was given (`You told me: A / B`).
+ */
+export function echoUserMessages(messages: ChatMessage[]): string {
+  return `You told me: ${messages
+    .filter((message) => message.role === 'user')
+    .map(messageText)
+    .join(' / ')}`;
+}
+
 export function defaultReply(messages: ChatMessage[]): string {
   return `I heard: "${lastUserText(messages)}". How can I help?`;
 }
