@@ -66,6 +66,29 @@ describe('two Redis stores (two API replicas)', () => {
     }
   });
 
+  it("deliver to a replica's subscribers of many sessions, each session's events to its own", async () => {
+    await redis.flush();
+    const a = await openRedisStore({ url: redis.url });
+    const ids = Array.from({ length: 10 }, (_, index) => `s${index}`);
+    for (const id of ids) await a.createSession(newSession(id));
+    const b = await openRedisStore({ url: redis.url });
+    try {
+      const seen = new Map<string, number[]>();
+      for (const id of ids) {
+        b.subscribe(id, (events) =>
+          seen.set(id, [...(seen.get(id) ?? []), ...events.map((e) => e.seq)]),
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      await Promise.all(ids.map((id) => a.appendEvents(id, [transcript(id)])));
+      await expect
+        .poll(() => ids.map((id) => seen.get(id)), { timeout: 2000 })
+        .toStrictEqual(ids.map(() => [1]));
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('keep the cap on open sessions across replicas opening sessions at once', async () => {
     await redis.flush();
     const [a, b] = await Promise.all([

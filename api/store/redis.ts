@@ -146,7 +146,10 @@ export async function openRedisStore({
     scripts,
   }) as ScriptedRedis;
   await redis.connect();
+  // Connected now: a lazy connection's ready check would run after the first SUBSCRIBE and fail
+  // in subscriber mode, losing the subscriptions made meanwhile.
   const subscriber = redis.duplicate();
+  await subscriber.connect();
   let closed = false;
   for (const connection of [redis, subscriber]) {
     connection.on('error', (err) => log?.warn({ err }, 'Redis connection error'));
