@@ -89,6 +89,29 @@ describe('two Redis stores (two API replicas)', () => {
     }
   });
 
+  it('follow a session subscribed to while Redis was down, once it is back', async () => {
+    await redis.flush();
+    const [a, b] = await Promise.all([
+      openRedisStore({ url: redis.url }),
+      openRedisStore({ url: redis.url }),
+    ]);
+    try {
+      await a.createSession(newSession('s1'));
+      await redis.halt();
+      const seen: number[] = [];
+      b.subscribe('s1', (events) => seen.push(...events.map((event) => event.seq)));
+      // Long enough for ioredis to give up on the first attempts.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await redis.start();
+      await expect.poll(() => a.isHealthy(), { timeout: 10_000 }).toBe(true);
+
+      await a.appendEvents('s1', [transcript('after')]);
+      await expect.poll(() => seen, { timeout: 10_000 }).toStrictEqual([1]);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
   it('keep the cap on open sessions across replicas opening sessions at once', async () => {
     await redis.flush();
     const [a, b] = await Promise.all([

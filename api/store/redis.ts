@@ -160,10 +160,26 @@ export async function openRedisStore({
   }
 
   /** This process's subscribers of each session, and the last seq handed to them. */
-  const feeds = new Map<
-    string,
-    { listeners: Set<EventListener>; lastSeq: Promise<number>; chain: Promise<void> }
-  >();
+  type Feed = { listeners: Set<EventListener>; lastSeq: Promise<number>; chain: Promise<void> };
+  const feeds = new Map<string, Feed>();
+
+  /** `attempt` until it succeeds, backing off, while `wanted()`; each failure is logged. */
+  async function retrying<T>(
+    sessionId: string,
+    wanted: () => boolean,
+    attempt: () => Promise<T>,
+  ): Promise<T> {
+    for (let failures = 0; ; failures++) {
+      try {
+        return await attempt();
+      } catch (err) {
+        if (!wanted()) throw err;
+        log?.warn({ err, sessionId }, 'following a session in Redis failed; trying again');
+        const delayMs = Math.min(5000, 100 * 2 ** failures);
+        await new Promise((resolve) => setTimeout(resolve, delayMs).unref());
+      }
+    }
+  }
 
   function deliver(sessionId: string, events: SessionEvent[]) {
     for (const listener of feeds.get(sessionId)?.listeners ?? []) {
@@ -386,14 +402,26 @@ export async function openRedisStore({
         // From now on: the last seq is read at once, so Redis answers it before any append this
         // process makes later. What another replica appends before the channel is joined comes
         // with its next event (the stream is read from this seq), or from the reader's replay.
-        const lastSeq = redis
-          .hget(key.session(sessionId), 'lastSeq')
-          .then((seq) => Number(seq ?? 0));
-        void subscriber.subscribe(key.appended(sessionId)).catch((err) => {
-          log?.warn({ err, sessionId }, 'subscribing to a session failed');
-        });
-        feed = { listeners: new Set(), lastSeq, chain: lastSeq.then(() => {}) };
-        feed.chain.catch((err) => log?.warn({ err, sessionId }, 'reading a session failed'));
+        // While Redis is unreachable both are tried again until it is back, then the feed catches
+        // up from the stream.
+        const created: Feed = {
+          listeners: new Set(),
+          lastSeq: Promise.resolve(0),
+          chain: Promise.resolve(),
+        };
+        const wanted = () => !closed && feeds.get(sessionId) === created;
+        created.lastSeq = retrying(sessionId, wanted, async () =>
+          Number((await redis.hget(key.session(sessionId), 'lastSeq')) ?? 0),
+        );
+        created.chain = created.lastSeq.then(() => {});
+        created.chain.catch(() => {});
+        void retrying(sessionId, wanted, () => subscriber.subscribe(key.appended(sessionId)))
+          .then(async () => {
+            const seq = await redis.hget(key.session(sessionId), 'lastSeq');
+            catchUp(sessionId, Number(seq ?? 0));
+          })
+          .catch(() => {});
+        feed = created;
         feeds.set(sessionId, feed);
       }
       const listeners = feed.listeners.add(listener);
