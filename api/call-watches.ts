@@ -137,6 +137,9 @@ export function redisWatchBook(
       if (closed) return;
       try {
         await withLease(roomName, async () => {
+          // Another replica may have looked at it between the list and the lease: still due?
+          const due = await redis.zscore(DUE, roomName);
+          if (due !== null && Number(due) > Date.now()) return;
           const watch = await read(roomName);
           const next = watch === undefined ? undefined : await look(roomName, watch);
           if (watch === undefined || next === undefined) await remove(roomName);
