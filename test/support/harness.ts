@@ -24,13 +24,24 @@ export const TEST_PROVIDER_KEYS = {
   DEEPGRAM_API_KEY: 'test-deepgram-key',
 };
 
-/** A loopback port free right now. */
+/**
+ * A TCP port free right now, below Linux's ephemeral range (32768+): a port the OS hands out for
+ * listen(0) can be taken the next moment by an outgoing connection of another process, and
+ * livekit-server, which listens on every address, then fails to bind it.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
+  for (;;) {
+    const port = 10_000 + Math.floor(Math.random() * 20_000);
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, () => resolve(true));
+    });
+    if (free) {
+      await new Promise((resolve) => server.close(resolve));
+      return port;
+    }
+  }
 }
 
 /** A window of UDP ports for WebRTC media, away from the ephemeral range the OS hands out. */
