@@ -118,6 +118,20 @@ const TEXT_SESSION = {
   body: '{"voice":false}',
 };
 
+/** An API process from the build with `env`, on a free port, added to `services`. */
+async function startApi(env: NodeJS.ProcessEnv, logDir: string, name: string, services: Service[]) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const api = await startNode(
+    [join(BUILD_DIR, 'api/main.js')],
+    { ...env, API_PORT: String(port) },
+    `${url}/health`,
+    join(logDir, `${name}.log`),
+  );
+  services.push(api);
+  return { api, url };
+}
+
 /**
  * Text session creation against two API replicas on one Redis at once, the connections split
  * between them: what a second replica adds on this machine.
@@ -128,19 +142,10 @@ async function measureTwoReplicas(
   durationS: number,
   services: Service[],
 ): Promise<Load> {
-  const replicas: { api: Service; url: string }[] = [];
-  for (const name of ['api-redis-a', 'api-redis-b']) {
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const api = await startNode(
-      [join(BUILD_DIR, 'api/main.js')],
-      { ...env, API_PORT: String(port) },
-      `${url}/health`,
-      join(logDir, `${name}.log`),
-    );
-    services.push(api);
-    replicas.push({ api, url });
-  }
+  const replicas = [
+    await startApi(env, logDir, 'api-redis-a', services),
+    await startApi(env, logDir, 'api-redis-b', services),
+  ];
   const runs = await Promise.all(
     replicas.map(({ api, url }) =>
       load(api, `${url}/api/sessions`, durationS, TEXT_SESSION, CONNECTIONS / 2),
@@ -167,22 +172,10 @@ async function measureApi(
   durationS: number,
   services: Service[],
 ) {
-  const apiPort = await freePort();
-  const apiUrl = `http://127.0.0.1:${apiPort}`;
   const json = { 'content-type': 'application/json' };
-  const api = await startNode(
-    [join(BUILD_DIR, 'api/main.js')],
-    { ...env, API_PORT: String(apiPort) },
-    `${apiUrl}/health`,
-    join(logDir, `${name}.log`),
-  );
-  services.push(api);
+  const { api, url: apiUrl } = await startApi(env, logDir, name, services);
 
-  const textSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
-    method: 'POST',
-    headers: json,
-    body: '{"voice":false}',
-  });
+  const textSession = await load(api, `${apiUrl}/api/sessions`, durationS, TEXT_SESSION);
   const callSession = await load(api, `${apiUrl}/api/sessions`, durationS, {
     method: 'POST',
     headers: json,

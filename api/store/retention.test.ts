@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { newSession } from '../../test/support/sessions.js';
 import { startRetentionSweep, sweepEndedSessions } from './retention.js';
 import { openSqliteStore } from './sqlite.js';
 import type { SessionStore } from './types.js';
@@ -34,15 +35,7 @@ afterEach(async () => {
 
 async function openAt(sessionId: string, at: number, ended: boolean) {
   now = at;
-  await store.createSession({
-    sessionId,
-    roomName: `session-${sessionId}`,
-    participantIdentity: `user-${sessionId}`,
-    userId: null,
-    username: null,
-    instructions: null,
-    createdAt: new Date(at).toISOString(),
-  });
+  await store.createSession(newSession(sessionId, { createdAt: new Date(at).toISOString() }));
   const timestamp = new Date(at).toISOString();
   await store.appendEvents(sessionId, [
     { event_type: 'user_speaking', timestamp },

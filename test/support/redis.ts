@@ -26,14 +26,25 @@ export interface TestRedis {
 
 const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 
-/** Resolves once the server says it accepts connections. */
-async function ready(stdout: Readable): Promise<void> {
+/**
+ * Resolves once the server says it accepts connections; its output is read on (and dropped), so
+ * the pipe stays open and never fills.
+ */
+function ready(stdout: Readable): Promise<void> {
   let seen = '';
-  for await (const chunk of stdout) {
-    seen += String(chunk);
-    if (seen.includes('Ready to accept connections')) return;
-  }
-  throw new Error(`${REDIS_SERVER} closed its output before it was ready`);
+  return new Promise((resolve, reject) => {
+    const onData = (chunk: Buffer) => {
+      seen += String(chunk);
+      if (!seen.includes('Ready to accept connections')) return;
+      stdout.off('data', onData);
+      stdout.resume();
+      resolve();
+    };
+    stdout.on('data', onData);
+    stdout.once('end', () =>
+      reject(new Error(`${REDIS_SERVER} closed its output before it was ready`)),
+    );
+  });
 }
 
 async function launch(port: number, dir: string): Promise<ChildProcess> {
@@ -67,7 +78,6 @@ async function launch(port: number, dir: string): Promise<ChildProcess> {
     server.kill('SIGKILL');
     throw error;
   }
-  server.stdout?.resume();
   return server;
 }
 
