@@ -21,6 +21,7 @@ import { createProviders, MissingProviderError } from './providers.js';
 import { createAssistant, createVad, createVoiceSession } from './session.js';
 import { reportSessionEvents } from './session-events.js';
 import { tapSpokenText } from './spoken-text.js';
+import { agentTools, openCallTools } from './tools.js';
 
 /** How long the job waits for the last events to reach the API when the call ends. */
 const EVENT_FLUSH_TIMEOUT_MS = 3000;
@@ -94,9 +95,19 @@ export default defineAgent({
     // The call is over when the session closes (the caller left): free the worker at once
     // instead of waiting for LiveKit to close the room around the lone agent.
     session.on(voice.AgentSessionEventTypes.Close, ({ reason }) => ctx.shutdown(String(reason)));
-    const history = await loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger });
+    const [history, tools] = await Promise.all([
+      loadHistory({ apiUrl: config.API_URL, ...metadata, log: logger }),
+      openCallTools(config, {
+        sessionId: metadata.sessionId,
+        sessionTools: metadata.tools ?? [],
+        events,
+        logger,
+      }),
+    ]);
+    ctx.addShutdownCallback(() => tools.mcp.close());
+    const filler = { afterMs: config.TOOL_FILLER_AFTER_MS, text: config.TOOL_FILLER_TEXT };
     await session.start({
-      agent: createAssistant(metadata.instructions, history),
+      agent: createAssistant(metadata.instructions, history, agentTools(tools.toolbox, filler)),
       room: ctx.room,
       inputOptions: ROOM_INPUT,
     });

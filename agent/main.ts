@@ -9,11 +9,14 @@ import { loadConfig } from '../common/config.js';
 import { logSecrets, redactStdout } from '../common/log-redaction.js';
 import { agentConfigSchema } from './config.js';
 import { createLoadMonitor } from './load.js';
+import { configuredTools } from './tools.js';
 
 const config = loadConfig(agentConfigSchema);
 const SHUTDOWN_PROCESS_TIMEOUT_MS = 10_000;
 // The worker's own lines; each job process redacts its own (job.ts).
 redactStdout(logSecrets(config));
+// A bad TOOLS_FILE or MCP_SERVERS stops the worker here, naming what is wrong.
+await configuredTools(config);
 
 cli.runApp(
   new ServerOptions({

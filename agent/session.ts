@@ -10,10 +10,12 @@ import type { Providers } from './providers.js';
 export function createAssistant(
   instructions: string | undefined,
   chatCtx?: llm.ChatContext,
+  tools?: llm.FunctionTool[],
 ): voice.Agent {
   return new voice.Agent({
     instructions: instructions?.trim() || DEFAULT_INSTRUCTIONS,
     ...(chatCtx && { chatCtx }),
+    ...(tools && { tools }),
   });
 }
 

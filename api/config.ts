@@ -1,12 +1,20 @@
 /** The API's configuration: LiveKit, providers (for /health and chat), HTTP and store settings. */
 import { z } from 'zod';
 import { PAGE_SESSION_MODES } from '../common/call-page.js';
-import { DEV_LIVEKIT_SECRET, env, livekitSchema, providersSchema } from '../common/config.js';
+import {
+  DEV_LIVEKIT_SECRET,
+  env,
+  livekitSchema,
+  providersSchema,
+  refineToolsConfig,
+  toolsSchema,
+} from '../common/config.js';
 
 const isOrigin = (value: string) => URL.canParse(value) && new URL(value).origin === value;
 
 export const apiConfigSchema = livekitSchema
   .extend(providersSchema.shape)
+  .extend(toolsSchema.shape)
   .extend({
     /** The LiveKit URL browsers connect to, when it differs from LIVEKIT_URL (docker, proxies). */
     LIVEKIT_PUBLIC_URL: env.optionalUrl,
@@ -43,7 +51,6 @@ export const apiConfigSchema = livekitSchema
       (value) => value === undefined || /^rediss?:$/.test(new URL(value).protocol),
       'must be a redis:// or rediss:// URL',
     ),
-    NODE_ENV: env.text('development'),
     /** How many recent messages (user and assistant) text chat sends the LLM. */
     CHAT_HISTORY_MESSAGES: env.integer(20, 0, 1000),
     /** A session with no activity for this long has expired. */
@@ -99,6 +106,7 @@ export const apiConfigSchema = livekitSchema
     PAGE_INSTRUCTIONS: env.optionalText.pipe(z.string().max(20_000).optional()),
   })
   .superRefine((config, ctx) => {
+    refineToolsConfig(config, ctx);
     if (config.NODE_ENV !== 'production') return;
     // Session tokens are signed with a key derived from this secret: the public dev one would let
     // anyone forge them.

@@ -6,6 +6,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ChatLlm } from './chat/llm.js';
+import type { ChatTools } from './chat/tools.js';
 import type { ApiConfig } from './config.js';
 import type { LivekitGateway } from './livekit.js';
 import type { EventStreamOptions } from './routes/events.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   redis?: Redis;
   /** The LLM text chat uses when no call is live. */
   chatLlm: ChatLlm;
+  /** The tools text chat runs (TOOLS_FILE, MCP_SERVERS, the session's own); none when unset. */
+  tools?: ChatTools;
   /** Speech in and out for voice messages sent through /api/chat. */
   voiceMessages: VoiceMessages;
   /** The spoken replies to voice messages, served at /api/voice/:id. */

@@ -9,6 +9,7 @@ import { logSecrets, redactStdout } from '../common/log-redaction.js';
 import { PROJECT_ROOT, PROJECT_VERSION } from '../common/paths.js';
 import { createApp } from './app.js';
 import { createChatLlm } from './chat/llm.js';
+import { openChatTools } from './chat/tools.js';
 import { apiConfigSchema } from './config.js';
 import { createLivekitGateway } from './livekit.js';
 import { requestLogFields } from './middleware/request-id.js';
@@ -47,6 +48,7 @@ const voiceReplies = createVoiceReplies({
   ttlMs: config.VOICE_REPLY_TTL_S * 1000,
 });
 const providers = { log: (details: object, message: string) => logger.warn(details, message) };
+const tools = await openChatTools(config, logger);
 
 /** Aborted on SIGTERM/SIGINT: open event streams flush, send a retry hint and end. */
 const closing = new AbortController();
@@ -62,6 +64,7 @@ const app = createApp({
   voiceReplies,
   voiceMessages: createVoiceMessages({ config, replies: voiceReplies, providers }),
   chatLlm: createChatLlm(config, { log: providers.log }),
+  tools,
   logger,
   version: PROJECT_VERSION,
   webDir: join(PROJECT_ROOT, 'web', 'dist'),
@@ -91,7 +94,7 @@ function shutDown(signal: NodeJS.Signals) {
   const http = server as Server;
   http.close(() => {
     clearInterval(closeIdle);
-    void Promise.all([store.close(), redis?.quit()]).finally(() => process.exit(0));
+    void Promise.all([store.close(), redis?.quit(), tools.close()]).finally(() => process.exit(0));
   });
   closing.abort();
   // Keep-alive connections that finish their request while closing are not reused.

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JobMetadata } from '../common/protocol.js';
+import type { HttpTool } from '../common/tools/declarations.js';
 import type { AppDeps } from './deps.js';
 import { apiError } from './errors.js';
 import { loadSession } from './session-auth.js';
@@ -39,6 +40,7 @@ export async function openSession(
   deps: SessionServiceDeps,
   options: {
     instructions?: string;
+    tools?: HttpTool[];
     userId?: string;
     username?: string;
     withCall: boolean;
@@ -56,6 +58,7 @@ export async function openSession(
         userId: options.userId ?? null,
         username: options.username ?? null,
         instructions: options.instructions ?? null,
+        tools: options.tools?.length ? options.tools : null,
         createdAt: new Date().toISOString(),
         owner: options.owner,
       },
@@ -111,6 +114,7 @@ export async function jobMetadata(
     sessionId: session.sessionId,
     ingestToken: ingest.token,
     ...(session.instructions !== null && { instructions: session.instructions }),
+    ...(session.tools?.length && { tools: session.tools }),
   };
 }
 

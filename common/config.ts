@@ -87,6 +87,32 @@ export const providersSchema = z.object({
   STT_FALLBACK_API_KEY: optional,
 });
 
+/** Tools the agent may call (README, Tools), read by the API (text chat) and the worker (calls). */
+export const toolsSchema = z.object({
+  /** HTTP tools for every session: `{ tools: [...] }` in JSON or YAML. */
+  TOOLS_FILE: optional,
+  /**
+   * Signs every HTTP tool call (HMAC-SHA256). Unset, calls go unsigned: allowed outside production
+   * only, where HTTP tools need it.
+   */
+  TOOLS_SIGNING_SECRET: optional,
+  /** MCP servers whose tools the agent may call: streamable-HTTP URLs, or a JSON array. */
+  MCP_SERVERS: optional,
+  NODE_ENV: withDefault('development'),
+});
+export type ToolsConfig = z.infer<typeof toolsSchema>;
+
+/** In production an HTTP tool call must be signed: a TOOLS_FILE needs TOOLS_SIGNING_SECRET. */
+export function refineToolsConfig(config: ToolsConfig, ctx: z.RefinementCtx) {
+  if (config.NODE_ENV === 'production' && config.TOOLS_FILE && !config.TOOLS_SIGNING_SECRET) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['TOOLS_SIGNING_SECRET'],
+      message: 'required in production when TOOLS_FILE is set',
+    });
+  }
+}
+
 export type LivekitConfig = z.infer<typeof livekitSchema>;
 export type ProvidersConfig = z.infer<typeof providersSchema>;
 

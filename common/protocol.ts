@@ -4,11 +4,14 @@
  */
 import { z } from 'zod';
 import { PAGE_SESSION_MODES } from './call-page.js';
+import { httpToolListSchema } from './tools/declarations.js';
 
 /** What the API hands the agent job through the LiveKit dispatch. */
 export const jobMetadataSchema = z.object({
   sessionId: z.string().min(1),
   instructions: z.string().max(20_000).optional(),
+  /** The session's own HTTP tools (the configured ones the worker reads itself). */
+  tools: httpToolListSchema.optional(),
   /** Lets the job append to this session's event log, and nothing else. */
   ingestToken: z.string().min(1),
 });
@@ -141,6 +144,10 @@ export const createSessionRequestSchema = z
     userId: shortText.optional(),
     username: shortText.optional(),
     voice: z.boolean().optional(),
+    tools: httpToolListSchema.optional().meta({
+      description:
+        'HTTP tools the agent may call in this session, besides the configured ones (README, Tools)',
+    }),
   })
   .strict();
 export type CreateSessionRequest = z.infer<typeof createSessionRequestSchema>;
@@ -236,6 +243,19 @@ export const sessionEventBodySchema = z.discriminatedUnion('event_type', [
     llm_ttft_ms: msOrNull,
     tts_ttfb_ms: msOrNull,
     voice_to_voice_ms: msOrNull,
+  }),
+  z.object({
+    event_type: z.literal('tool_call'),
+    call_id: z.string().max(200),
+    name: z.string().max(200),
+    arguments: z.record(z.string(), z.unknown()),
+  }),
+  z.object({
+    event_type: z.literal('tool_result'),
+    call_id: z.string().max(200),
+    name: z.string().max(200),
+    ok: z.boolean(),
+    duration_ms: z.number().min(0),
   }),
   z.object({
     event_type: z.literal('error'),

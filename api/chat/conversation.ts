@@ -5,7 +5,7 @@
  * session's event log as `conversation_item`s.
  */
 import { randomBytes } from 'node:crypto';
-import type { SessionEvent } from '../../common/protocol.js';
+import type { SessionEvent, SessionEventBody } from '../../common/protocol.js';
 import type { AppDeps } from '../deps.js';
 import { apiError } from '../errors.js';
 import type { SessionRecord } from '../store/types.js';
@@ -27,14 +27,17 @@ const now = () => new Date().toISOString();
 
 /** Answers `turn` and resolves with the full reply; resolves '' if the client went away. */
 /** What answering a text turn touches. */
-export type ConversationDeps = Pick<AppDeps, 'store' | 'chatLlm' | 'config' | 'livekit' | 'logger'>;
+export type ConversationDeps = Pick<
+  AppDeps,
+  'store' | 'chatLlm' | 'config' | 'livekit' | 'logger' | 'tools'
+>;
 
 export function answer(deps: ConversationDeps, turn: TextTurn): Promise<string> {
   return turn.session.live ? answerThroughAgent(deps, turn) : answerWithLlm(deps, turn);
 }
 
 async function answerWithLlm(
-  { store, chatLlm, config }: ConversationDeps,
+  { store, chatLlm, config, tools, logger }: ConversationDeps,
   turn: TextTurn,
 ): Promise<string> {
   const { sessionId, instructions } = turn.session;
@@ -50,10 +53,25 @@ async function answerWithLlm(
     },
   ]);
   const messages = chatMessages({ instructions, history, message: turn.text });
+  // The tools' events, appended one after the other in the order they happen.
+  let toolEvents = Promise.resolve();
+  const report = (event: SessionEventBody) => {
+    toolEvents = toolEvents
+      .then(() => store.appendEvents(sessionId, [{ ...event, timestamp: now() }]))
+      .then(
+        () => {},
+        (err: unknown) => logger.warn({ err, sessionId }, 'could not log a tool event'),
+      );
+  };
+  const toolbox = tools?.forSession(turn.session, report);
   let reply = '';
-  for await (const delta of chatLlm.streamReply(messages, turn.signal)) {
-    reply += delta;
-    turn.onDelta(delta);
+  try {
+    for await (const delta of chatLlm.streamReply(messages, turn.signal, toolbox)) {
+      reply += delta;
+      turn.onDelta(delta);
+    }
+  } finally {
+    await toolEvents;
   }
   if (turn.signal.aborted) return '';
   await store.appendEvents(sessionId, [

@@ -7,9 +7,18 @@
  * A reply that fails before its first word goes to the fallback LLM when one is configured
  * (LLM_FALLBACK_*), as the agent's does. What still fails becomes an `ApiError` with a stable code,
  * never the provider's text.
+ * With tools the reply is the OpenAI tool loop: the tool calls the LLM asks for are run through
+ * the session's toolbox and their results (or failures) given back, for at most MAX_TOOL_STEPS
+ * rounds, as the agent's framework does in a call.
  */
 import OpenAI from 'openai';
+import type {
+  ChatCompletionMessageFunctionToolCall,
+  ChatCompletionMessageParam,
+  ChatCompletionTool,
+} from 'openai/resources/chat/completions';
 import { fallbackConfigs, openaiApiKey, type ProvidersConfig } from '../../common/config.js';
+import { failureForLlm, type Toolbox, type ToolSpec } from '../../common/tools/toolbox.js';
 import { ApiError, apiError } from '../errors.js';
 import { ProviderError } from '../providers/errors.js';
 import { providerErrorOf } from '../providers/http.js';
@@ -17,9 +26,15 @@ import { DEFAULT_RETRY, type RetryPolicy, withRetries } from '../providers/retry
 
 export type ChatTurn = { role: 'system' | 'user' | 'assistant'; content: string };
 
+/** Rounds of tool calls in one reply; then the LLM must answer in words (the framework's default). */
+export const MAX_TOOL_STEPS = 3;
+
 export interface ChatLlm {
-  /** Yields the reply as it is generated; stops (and cancels upstream) when `signal` aborts. */
-  streamReply(messages: ChatTurn[], signal: AbortSignal): AsyncGenerator<string>;
+  /**
+   * Yields the reply as it is generated; stops (and cancels upstream) when `signal` aborts. With a
+   * toolbox, runs the tools the LLM calls and yields the words of every round.
+   */
+  streamReply(messages: ChatTurn[], signal: AbortSignal, toolbox?: Toolbox): AsyncGenerator<string>;
   listModels(signal: AbortSignal): Promise<{ id: string; owned_by: string }[]>;
 }
 
@@ -89,32 +104,86 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
     }
   };
 
-  return {
-    async *streamReply(messages, signal) {
-      requireConfigured();
-      for (const [index, llm] of llms.entries()) {
-        let started = false;
-        try {
-          const stream = await request(
-            () =>
-              llm.client.chat.completions.create(
-                { model: llm.model, messages, stream: true },
-                { signal },
-              ),
-            signal,
-          );
-          for await (const chunk of stream) {
-            const delta = chunk.choices[0]?.delta?.content;
-            if (!delta) continue;
+  /**
+   * One round: yields its words, answers the tool calls it asked for (none: the reply is done).
+   * A round that fails before its first word or call goes to the fallback LLM.
+   */
+  async function* streamRound(
+    messages: ChatCompletionMessageParam[],
+    tools: ChatCompletionTool[] | undefined,
+    lastRound: boolean,
+    signal: AbortSignal,
+  ): AsyncGenerator<string, ToolCall[]> {
+    for (const [index, llm] of llms.entries()) {
+      let started = false;
+      const calls = new ToolCalls();
+      try {
+        const stream = await request(
+          () =>
+            llm.client.chat.completions.create(
+              {
+                model: llm.model,
+                messages,
+                stream: true,
+                ...(tools && { tools, tool_choice: lastRound ? 'none' : 'auto' }),
+              },
+              { signal },
+            ),
+          signal,
+        );
+        for await (const chunk of stream) {
+          const delta = chunk.choices[0]?.delta;
+          if (delta?.tool_calls) {
             started = true;
-            yield delta;
+            calls.add(delta.tool_calls);
           }
-          return;
-        } catch (error) {
-          if (signal.aborted) return;
-          const failure = failed(error, llm.name);
-          // Once words are out, another LLM cannot take the reply over.
-          if (started || index === llms.length - 1) throw failure;
+          if (!delta?.content) continue;
+          started = true;
+          yield delta.content;
+        }
+        return calls.done();
+      } catch (error) {
+        if (signal.aborted) return [];
+        const failure = failed(error, llm.name);
+        // Once words are out, another LLM cannot take the reply over.
+        if (started || index === llms.length - 1) throw failure;
+      }
+    }
+    return [];
+  }
+
+  return {
+    async *streamReply(messages, signal, toolbox) {
+      requireConfigured();
+      const conversation: ChatCompletionMessageParam[] = [...messages];
+      const tools = toolbox?.specs.length ? toolbox.specs.map(openaiTool) : undefined;
+      for (let round = 0; ; round++) {
+        let words = '';
+        const rounds = streamRound(conversation, tools, round === MAX_TOOL_STEPS, signal);
+        let next = await rounds.next();
+        for (; !next.done; next = await rounds.next()) {
+          words += next.value;
+          yield next.value;
+        }
+        const calls = next.value;
+        if (calls.length === 0 || !toolbox || signal.aborted) return;
+        conversation.push({ role: 'assistant', content: words || null, tool_calls: calls });
+        const outcomes = await Promise.all(
+          calls.map((call) =>
+            toolbox.run(call.function.name, parseArguments(call), call.id, signal),
+          ),
+        );
+        if (signal.aborted) return;
+        for (const [index, call] of calls.entries()) {
+          const outcome = outcomes[index];
+          if (!outcome) continue;
+          conversation.push({
+            role: 'tool',
+            tool_call_id: call.id,
+            content: outcome.ok
+              ? outcome.output
+              : failureForLlm(call.function.name, outcome.message),
+          });
         }
       }
     },
@@ -147,4 +216,46 @@ function asProviderError(error: unknown): ProviderError {
     retryable: true,
     cause: error,
   });
+}
+
+type ToolCall = ChatCompletionMessageFunctionToolCall;
+type ToolCallDelta = NonNullable<
+  OpenAI.ChatCompletionChunk['choices'][number]['delta']['tool_calls']
+>[number];
+
+/** The tool calls of a streamed answer, put together from their deltas (by index). */
+class ToolCalls {
+  #calls: ToolCall[] = [];
+
+  add(deltas: ToolCallDelta[]) {
+    for (const delta of deltas) {
+      this.#calls[delta.index] ??= {
+        id: '',
+        type: 'function',
+        function: { name: '', arguments: '' },
+      };
+      const call = this.#calls[delta.index] as ToolCall;
+      if (delta.id) call.id = delta.id;
+      call.function.name += delta.function?.name ?? '';
+      call.function.arguments += delta.function?.arguments ?? '';
+    }
+  }
+
+  done(): ToolCall[] {
+    return this.#calls.filter((call) => call.function.name !== '');
+  }
+}
+
+const openaiTool = (spec: ToolSpec): ChatCompletionTool => ({
+  type: 'function',
+  function: { name: spec.name, description: spec.description, parameters: spec.parameters },
+});
+
+/** The call's arguments; what is not a JSON object is refused by the toolbox. */
+function parseArguments(call: ToolCall): unknown {
+  try {
+    return JSON.parse(call.function.arguments || '{}');
+  } catch {
+    return call.function.arguments;
+  }
 }

@@ -189,6 +189,7 @@ describe('MAX_OPEN_SESSIONS_PER_CLIENT', () => {
       userId: null,
       username: null,
       instructions: null,
+      tools: null,
       createdAt: new Date(Date.now() - 3600_000).toISOString(),
       owner: 'addr:10.1.0.4',
     });

@@ -55,6 +55,7 @@ async function createSession(sessionId = 's1') {
     userId: null,
     username: null,
     instructions: null,
+    tools: null,
     createdAt: TIME,
   });
   return (await sessionTokens.issue(sessionId, 3600)).token;

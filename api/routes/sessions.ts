@@ -9,7 +9,9 @@ import {
   participantTokenResponseSchema,
   sessionResponseSchema,
 } from '../../common/protocol.js';
+import type { ApiConfig } from '../config.js';
 import type { AppDeps } from '../deps.js';
+import { apiError } from '../errors.js';
 import {
   errorResponse,
   invalidIdError,
@@ -19,7 +21,12 @@ import {
   sessionTokenErrors,
   unknownSessionError,
 } from '../openapi.js';
-import { checkSessionOpener, requireSessionOpener, sessionInstructions } from '../page-access.js';
+import {
+  checkSessionOpener,
+  requireSessionOpener,
+  type SessionOpener,
+  sessionInstructions,
+} from '../page-access.js';
 import { loadSession } from '../session-auth.js';
 import {
   endSession,
@@ -111,6 +118,7 @@ export function sessionRoutes(deps: SessionServiceDeps & Pick<AppDeps, 'pageTick
 
   app.openapi(createSessionRoute, async (c) => {
     const body = c.req.valid('json') ?? {};
+    if (body.tools?.length) checkSessionTools(config, c.get('sessionOpener'));
     const { session, sessionToken, sessionTokenExpiresAt } = await openSession(deps, {
       ...body,
       instructions: sessionInstructions(config, c.get('sessionOpener'), body.instructions),
@@ -157,4 +165,25 @@ export function sessionRoutes(deps: SessionServiceDeps & Pick<AppDeps, 'pageTick
   });
 
   return app;
+}
+
+/**
+ * A session's own tools make this server send requests where the client says: only a backend (an
+ * API key, or any client without API_KEYS) may bring them, never the call page; and in production
+ * only with TOOLS_SIGNING_SECRET, so the tool's server can tell the calls are ours.
+ */
+function checkSessionTools(
+  config: ApiConfig,
+  opener: SessionOpener,
+) {
+  if (opener === 'page') {
+    throw apiError(400, 'invalid_request', 'Sessions opened by the call page take no tools.');
+  }
+  if (config.NODE_ENV === 'production' && !config.TOOLS_SIGNING_SECRET) {
+    throw apiError(
+      400,
+      'invalid_request',
+      'This server cannot sign tool calls (no TOOLS_SIGNING_SECRET): it takes no session tools.',
+    );
+  }
 }

@@ -10,6 +10,7 @@ const session: SessionRecord = {
   userId: null,
   username: null,
   instructions: null,
+  tools: null,
   createdAt: '2025-01-01T00:00:00.000Z',
   lastActivityAt: '2025-01-01T00:00:00.000Z',
   endedAt: null,

@@ -153,8 +153,8 @@ function schemaOf() {
 
 describe('migrations', () => {
   const current = {
-    version: 2,
-    columns: expect.arrayContaining(['session_id', 'live', 'owner']),
+    version: 3,
+    columns: expect.arrayContaining(['session_id', 'live', 'owner', 'tools']),
     indexes: ['events_by_type', 'sessions_ended', 'sessions_open', 'sessions_open_by_owner'],
   };
 
@@ -173,7 +173,11 @@ describe('migrations', () => {
 
       const store = await openSqliteStore({ dataDir });
       try {
-        expect(await store.getSession('old')).toMatchObject({ state: 'processing', live: true });
+        expect(await store.getSession('old')).toMatchObject({
+          state: 'processing',
+          live: true,
+          tools: null,
+        });
         expect((await store.readConversation('old')).map((item) => item.text)).toStrictEqual([
           'from before',
         ]);
@@ -199,7 +203,7 @@ describe('migrations', () => {
   it('refuse a database of a newer release, naming the file', () => {
     createDatabase('PRAGMA user_version = 99');
     expect(() => openDatabase(dataDir)).toThrow(
-      `${join(dataDir, 'sessions.db')} has schema version 99, newer than this release's 2`,
+      `${join(dataDir, 'sessions.db')} has schema version 99, newer than this release's 3`,
     );
   });
 });

@@ -46,6 +46,8 @@ const MIGRATIONS: readonly Migration[] = [
   },
   // 2: the retention sweep finds ended sessions by the time they ended.
   (db) => db.exec('CREATE INDEX sessions_ended ON sessions (ended_at) WHERE ended_at IS NOT NULL'),
+  // 3: a session's own HTTP tools, as JSON.
+  (db) => db.exec('ALTER TABLE sessions ADD COLUMN tools TEXT'),
 ];
 
 /** Runs the migrations the database has not had yet. Each commits on its own. */

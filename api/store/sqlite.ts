@@ -23,7 +23,7 @@ export interface SqliteStoreOptions {
 }
 
 const SESSION_COLUMNS = `session_id AS sessionId, room_name AS roomName,
-  participant_identity AS participantIdentity, user_id AS userId, username, instructions,
+  participant_identity AS participantIdentity, user_id AS userId, username, instructions, tools,
   created_at AS createdAt, last_activity_at AS lastActivityAt, ended_at AS endedAt, state, live`;
 
 /** Sessions deleted per statement by the retention sweep, which lets requests in between. */
@@ -31,7 +31,12 @@ const DELETE_BATCH = 50;
 
 type Row = Record<string, unknown>;
 
-const toSession = (row: Row) => ({ ...row, live: row.live === 1 }) as unknown as SessionRecord;
+const toSession = (row: Row) =>
+  ({
+    ...row,
+    tools: typeof row.tools === 'string' ? JSON.parse(row.tools) : null,
+    live: row.live === 1,
+  }) as unknown as SessionRecord;
 
 /** The wire shape, keys in the documented order; `body` holds the fields beyond the columns. */
 const toEvent = (sessionId: string, row: Row) =>
@@ -54,9 +59,9 @@ export async function openSqliteStore({
   const query = {
     insertSession: db.prepare(
       `INSERT INTO sessions (session_id, room_name, participant_identity, user_id, username,
-         instructions, created_at, last_activity_at, ended_at, state, live, owner)
+         instructions, tools, created_at, last_activity_at, ended_at, state, live, owner)
        VALUES (:sessionId, :roomName, :participantIdentity, :userId, :username, :instructions,
-         :createdAt, :createdAt, NULL, 'idle', 0, :owner)`,
+         :tools, :createdAt, :createdAt, NULL, 'idle', 0, :owner)`,
     ),
     countOpenSessions: db.prepare(
       `SELECT count(*) AS open FROM sessions
@@ -153,7 +158,11 @@ export async function openSqliteStore({
         const open = query.countOpenSessions.get(owner, limit.activeSince)?.open as number;
         if (open >= limit.max) throw new OpenSessionLimitError(limit.max);
       }
-      query.insertSession.run({ ...session, owner });
+      query.insertSession.run({
+        ...session,
+        tools: session.tools ? JSON.stringify(session.tools) : null,
+        owner,
+      });
       return {
         ...session,
         lastActivityAt: session.createdAt,

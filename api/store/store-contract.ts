@@ -21,6 +21,16 @@ export function describeSessionStore(backend: StoreBackend): void {
     newSessionOf(sessionId, {
       userId: 'alice',
       instructions: 'Be brief.',
+      tools: [
+        {
+          name: 'lookup_order',
+          description: 'Looks an order up.',
+          parameters: { type: 'object', properties: { id: { type: 'string' } } },
+          url: 'https://example.com/tools/lookup',
+          timeoutMs: 5000,
+          idempotent: false,
+        },
+      ],
       createdAt: '2025-01-01T00:00:00.000Z',
     });
 

@@ -4,6 +4,7 @@
  * implements the same interface, and routes only ever see this one.
  */
 import type { SessionEvent, TimedEventBody, TurnState } from '../../common/protocol.js';
+import type { HttpTool } from '../../common/tools/declarations.js';
 
 export interface SessionRecord {
   sessionId: string;
@@ -12,6 +13,8 @@ export interface SessionRecord {
   userId: string | null;
   username: string | null;
   instructions: string | null;
+  /** HTTP tools the session brought (POST /api/sessions `tools`), besides the configured ones. */
+  tools: HttpTool[] | null;
   createdAt: string;
   /** When the store last appended to the session's log (its creation before that), by its clock. */
   lastActivityAt: string;

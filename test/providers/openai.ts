@@ -66,7 +66,12 @@ const speechRequestSchema = z.looseObject({
 
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 export type ChatCompletionRequest = z.infer<typeof chatRequestSchema>;
-export type ReplyFunction = (messages: ChatMessage[]) => string;
+/** The LLM asks for tools instead of answering (OpenAI's `tool_calls`, streamed as deltas). */
+export interface ToolCallsReply {
+  toolCalls: { name: string; arguments: Record<string, unknown> }[];
+}
+export type Reply = string | ToolCallsReply;
+export type ReplyFunction = (messages: ChatMessage[], request: ChatCompletionRequest) => Reply;
 
 export interface OpenAIServerOptions {
   port?: number;
@@ -143,9 +148,66 @@ export async function startOpenAIServer(options: OpenAIServerOptions = {}): Prom
     sttMs: 0,
   };
 
+  /** Tool calls as OpenAI sends them: each call's id and name first, its arguments in pieces. */
+  async function callTools(
+    exchange: Exchange,
+    request: ChatCompletionRequest,
+    answer: ToolCallsReply,
+  ): Promise<void> {
+    const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
+    const head = { id, created: Math.floor(Date.now() / 1000), model: request.model };
+    const calls = answer.toolCalls.map((call, index) => ({
+      index,
+      id: `call_${randomUUID().replaceAll('-', '').slice(0, 24)}`,
+      type: 'function' as const,
+      function: { name: call.name, arguments: JSON.stringify(call.arguments) },
+    }));
+    await sleep(latency.llmFirstTokenMs);
+    if (!request.stream) {
+      const message = { role: 'assistant', content: null, refusal: null, tool_calls: calls };
+      exchange.sendJson(200, {
+        ...head,
+        object: 'chat.completion',
+        choices: [{ index: 0, message, logprobs: null, finish_reason: 'tool_calls' }],
+        system_fingerprint: SYSTEM_FINGERPRINT,
+      });
+      return;
+    }
+    const chunk = (delta: object, finishReason: string | null) =>
+      `data: ${JSON.stringify({
+        ...head,
+        object: 'chat.completion.chunk',
+        system_fingerprint: SYSTEM_FINGERPRINT,
+        choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      })}\n\n`;
+    exchange.startStream('text/event-stream; charset=utf-8');
+    await exchange.write(chunk({ role: 'assistant', content: null }, null));
+    for (const call of calls) {
+      const { arguments: args, name } = call.function;
+      const half = Math.ceil(args.length / 2);
+      const start = {
+        index: call.index,
+        id: call.id,
+        type: 'function',
+        function: { name, arguments: '' },
+      };
+      await exchange.write(chunk({ tool_calls: [start] }, null));
+      for (const piece of [args.slice(0, half), args.slice(half)]) {
+        await exchange.write(
+          chunk({ tool_calls: [{ index: call.index, function: { arguments: piece } }] }, null),
+        );
+      }
+    }
+    await exchange.write(chunk({}, 'tool_calls'));
+    await exchange.write('data: [DONE]\n\n');
+    exchange.end();
+  }
+
   async function completeChat(exchange: Exchange, body: unknown): Promise<void> {
     const request = parseWith(chatRequestSchema, body);
-    const text = reply(request.messages);
+    const answer = reply(request.messages, request);
+    if (typeof answer !== 'string') return callTools(exchange, request, answer);
+    const text = answer;
     const deltas = text.match(/\s*\S+/g) ?? [];
     const id = `chatcmpl-${randomUUID().replaceAll('-', '')}`;
     const head = { id, created: Math.floor(Date.now() / 1000), model: request.model };

@@ -8,6 +8,7 @@ export const newSession = (sessionId: string, fields: Partial<NewSession> = {}):
   userId: null,
   username: null,
   instructions: null,
+  tools: null,
   createdAt: new Date().toISOString(),
   ...fields,
 });
