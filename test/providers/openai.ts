@@ -130,6 +130,24 @@ export function defaultReply(messages: ChatMessage[]): string {
   return `I heard: "${lastUserText(messages)}". How can I help?`;
 }
 
+/**
+ * An LLM that uses one tool: asks for `call` when the last user message matches `when`, answers
+ * `answer(result)` once the tool's result (or failure) is the last message, and otherwise the
+ * default reply.
+ */
+export function replyWithTool(
+  when: RegExp,
+  call: ToolCallsReply['toolCalls'][number],
+  answer: (result: string) => string,
+): ReplyFunction {
+  return (messages) => {
+    const last = messages.at(-1);
+    if (last?.role === 'tool') return answer(messageText(last));
+    if (last?.role === 'user' && when.test(lastUserText(messages))) return { toolCalls: [call] };
+    return defaultReply(messages);
+  };
+}
+
 export async function startOpenAIServer(options: OpenAIServerOptions = {}): Promise<OpenAIServer> {
   const models = options.models ?? ['gpt-4.1-mini', 'tts-1', 'whisper-1'];
   const requests: RecordedRequest[] = [];

@@ -11,6 +11,7 @@ import { type Logger, pino } from 'pino';
 import { expect } from 'vitest';
 import { createApp } from '../../api/app.js';
 import { createChatLlm } from '../../api/chat/llm.js';
+import type { ChatTools } from '../../api/chat/tools.js';
 import { apiConfigSchema } from '../../api/config.js';
 import {
   type AgentJob,
@@ -162,6 +163,8 @@ export interface TestAppOptions {
   closing?: AbortSignal | undefined;
   /** Redis shared with other replicas (REDIS_URL). */
   redis?: Redis;
+  /** Text chat's tools (api/chat/tools.ts). */
+  tools?: ChatTools;
 }
 
 export function buildTestApp({
@@ -173,6 +176,7 @@ export function buildTestApp({
   logger = pino({ level: 'silent' }),
   closing,
   redis,
+  tools,
 }: TestAppOptions) {
   const config = testConfig(env);
   const livekit = fakeLivekit(config);
@@ -198,6 +202,7 @@ export function buildTestApp({
     ...(webDir && { webDir }),
     ...(closing && { closing }),
     ...(redis && { redis }),
+    ...(tools && { tools }),
   });
   return { app, livekit: livekit.state };
 }
