@@ -1,10 +1,24 @@
 /**
  * The conversation, voice and typed, in one list. Lines still being heard or spoken are marked
- * `data-final="false"` and shown dimmed. The view keeps to the newest line unless the reader has
- * scrolled up to read back.
+ * `data-final="false"` and shown dimmed. A tool the agent called is a small muted line where it
+ * happened ("Looked up get weather · 120 ms"); its arguments only in a tooltip. The view keeps to
+ * the newest line unless the reader has scrolled up to read back.
  */
 import { useLayoutEffect, useRef } from 'react';
-import type { TranscriptLine } from '../feed/transcript';
+import { describeToolUse, type ToolUse, type TranscriptLine } from '../feed/transcript';
+
+function ToolLine({ tool }: { tool: ToolUse }) {
+  return (
+    <li
+      className="tool-line"
+      data-status={tool.status}
+      // An attribute React sets as text: the arguments are never parsed as markup.
+      title={tool.arguments === undefined ? undefined : `${tool.name} ${tool.arguments}`}
+    >
+      {describeToolUse(tool)}
+    </li>
+  );
+}
 
 const STICK_TO_BOTTOM_PX = 48;
 
@@ -37,23 +51,27 @@ export function Transcript({ lines }: { lines: TranscriptLine[] }) {
         <p className="transcript-empty">Start a call and say hello, or type a message below.</p>
       )}
       <ol className="lines" aria-label="Transcript">
-        {lines.map((line) => (
-          <li
-            key={line.key}
-            className="line"
-            data-role={line.role}
-            data-final={line.final ? 'true' : 'false'}
-          >
-            <span className="line-meta">
-              {line.role === 'user' ? 'You' : 'Agent'}
-              <span className="line-source">{line.source === 'voice' ? 'voice' : 'text'}</span>
-            </span>
-            <span className="line-text">
-              {line.text || '…'}
-              {line.interrupted && <span className="line-interrupted"> (interrupted)</span>}
-            </span>
-          </li>
-        ))}
+        {lines.map((line) =>
+          line.tool ? (
+            <ToolLine key={line.key} tool={line.tool} />
+          ) : (
+            <li
+              key={line.key}
+              className="line"
+              data-role={line.role}
+              data-final={line.final ? 'true' : 'false'}
+            >
+              <span className="line-meta">
+                {line.role === 'user' ? 'You' : 'Agent'}
+                <span className="line-source">{line.source === 'voice' ? 'voice' : 'text'}</span>
+              </span>
+              <span className="line-text">
+                {line.text || '…'}
+                {line.interrupted && <span className="line-interrupted"> (interrupted)</span>}
+              </span>
+            </li>
+          ),
+        )}
       </ol>
     </div>
   );

@@ -4,7 +4,13 @@
  * reconnect that replays the log never duplicates a line.
  */
 import type { SessionEvent, TurnState } from '../../../common/protocol';
-import { applyChat, applyEvent, type ChatAction, type TranscriptLine } from './transcript';
+import {
+  applyChat,
+  applyEvent,
+  type ChatAction,
+  stopRunningTools,
+  type TranscriptLine,
+} from './transcript';
 
 export interface TurnMetrics {
   turnId: string;
@@ -45,7 +51,14 @@ export function reduceFeed(state: FeedState, action: FeedAction): FeedState {
     case 'reset':
       return initialFeedState;
     case 'ended':
-      return state.endReason ? state : { ...state, endReason: action.reason, turnState: 'idle' };
+      return state.endReason
+        ? state
+        : {
+            ...state,
+            endReason: action.reason,
+            turnState: 'idle',
+            lines: stopRunningTools(state.lines),
+          };
     case 'chat':
       return { ...state, lines: applyChat(state.lines, action.action) };
     case 'event':
@@ -74,6 +87,8 @@ function applySessionEvent(state: FeedState, event: SessionEvent): FeedState {
       return { ...next, metrics: [turn, ...next.metrics].slice(0, METRICS_KEPT) };
     }
     case 'error':
+      // A tool that failed has its own line in the transcript, and the agent goes on (it says so).
+      if (event.error_code === 'tool_failed' && event.recoverable) return next;
       return {
         ...next,
         agentError: { message: event.error_message, recoverable: event.recoverable },

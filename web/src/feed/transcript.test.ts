@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SessionEvent, SessionEventBody } from '../../../common/protocol';
 import { initialFeedState, reduceFeed } from './feedState';
-import type { ChatAction } from './transcript';
+import { type ChatAction, describeToolUse } from './transcript';
 
 let seq = 0;
 const event = (body: SessionEventBody, sessionId = 's1'): SessionEvent =>
@@ -191,5 +191,151 @@ describe('session state', () => {
     );
     expect(state.sessionId).toBe('new-session');
     expect(state.lines).toHaveLength(1);
+  });
+});
+
+describe('tools', () => {
+  const called = (callId: string, name = 'get_weather', args: Record<string, unknown> = {}) =>
+    event({ event_type: 'tool_call', call_id: callId, name, arguments: args });
+  const result = (callId: string, ok: boolean, ms = 120, name = 'get_weather') =>
+    event({ event_type: 'tool_result', call_id: callId, name, ok, duration_ms: ms });
+  const failed = (name = 'get_weather') =>
+    event({
+      event_type: 'error',
+      error_code: 'tool_failed',
+      error_message: `The tool ${name} failed: HTTP 500`,
+      recoverable: true,
+    });
+  /** The lines as the page words them: a tool line by its text, a message by who said what. */
+  const said = (...steps: Step[]) =>
+    run(...steps).lines.map((line) =>
+      line.tool ? `[${describeToolUse(line.tool)}]` : `${line.role}: ${line.text}`,
+    );
+
+  it('shows a compact line where the call happened, the same line finished by its result', () => {
+    const question = [
+      heard('weather in Paris', true),
+      item('user', 'Weather in Paris?', 'voice', 'u1'),
+    ];
+    const call = called('call_1', 'get_weather', { city: 'Paris' });
+    expect(said(...question, call)).toEqual([
+      'user: Weather in Paris?',
+      '[Looking up get weather…]',
+    ]);
+    const answered = [
+      ...question,
+      call,
+      result('call_1', true, 120),
+      speaking('It is sunny.'),
+      finished('It is sunny.', false),
+      item('assistant', 'It is sunny.', 'voice', 'a1'),
+    ];
+    expect(said(...answered)).toEqual([
+      'user: Weather in Paris?',
+      '[Looked up get weather · 120 ms]',
+      'assistant: It is sunny.',
+    ]);
+    const state = run(...answered);
+    expect(state.lines[1]).toMatchObject({ key: 'tool-call_1', role: 'tool', final: true });
+    // The reply's item took over the spoken line, not the tool's.
+    expect(state.lines[2]).toMatchObject({ itemId: 'a1', turnId: 't1' });
+  });
+
+  it('says a failed call on its line, without a notice over the call', () => {
+    const state = run(called('call_1'), result('call_1', false, 2300), failed());
+    expect(state.lines[0]?.tool?.durationMs).toBe(2300);
+    expect(state.lines.map((line) => line.tool && describeToolUse(line.tool))).toEqual([
+      'Could not look up get weather',
+    ]);
+    expect(state.lines[0]?.tool?.status).toBe('failed');
+    expect(state.agentError).toBeUndefined();
+    // Other recoverable errors still show their notice.
+    const call = called('call_1');
+    const other = event({
+      event_type: 'error',
+      error_code: 'llm_unavailable',
+      error_message: 'The LLM did not answer',
+      recoverable: true,
+    });
+    expect(run(call, other).agentError).toEqual({
+      message: 'The LLM did not answer',
+      recoverable: true,
+    });
+  });
+
+  it('shows the same lines live and replayed, however often a reconnect delivers them', () => {
+    const steps = [
+      heard('weather', true),
+      called('call_1'),
+      called('call_2', 'find_flight'),
+      result('call_2', true, 1500, 'find_flight'),
+      result('call_1', false),
+      failed(),
+      item('user', 'Weather?', 'voice', 'u1'),
+      speaking('Sorry.'),
+    ];
+    const expected = [
+      'user: Weather?',
+      '[Could not look up get weather]',
+      '[Looked up find flight · 1.5 s]',
+      'assistant: Sorry.',
+    ];
+    expect(said(...steps)).toEqual(expected);
+    // A reconnect resumes after an earlier seq than the page had, and replays from there.
+    expect(said(...steps.slice(0, 4), ...steps.slice(1))).toEqual(expected);
+    // The same call reported twice under new numbers still shows once.
+    const again = { ...steps[1], seq: ++seq } as SessionEvent;
+    expect(said(...steps, again)).toEqual(expected);
+  });
+
+  it('keeps one line per call id, and shows a result whose call is missing', () => {
+    // A retried report can deliver a call or its result again, under new numbers.
+    const call = called('call_1');
+    const done = result('call_1', true, 5);
+    const again = (step: SessionEvent) => ({ ...step, seq: ++seq }) as SessionEvent;
+    const lines = run(call, done, again(call), again(done)).lines;
+    expect(lines.map((line) => line.tool && describeToolUse(line.tool))).toEqual([
+      'Looked up get weather · 5 ms',
+    ]);
+    expect(said(result('call_9', true, 40))).toEqual(['[Looked up get weather · 40 ms]']);
+  });
+
+  it('puts the call between a typed message and its streamed reply', () => {
+    expect(
+      said(
+        { type: 'sent', chatId: '1', text: 'Weather?' },
+        called('call_1'),
+        result('call_1', true),
+        { type: 'delta', chatId: '1', text: 'Sunny.' },
+        { type: 'done', chatId: '1', text: 'Sunny.' },
+        item('user', 'Weather?', 'text', 'u1'),
+        item('assistant', 'Sunny.', 'text', 'a1'),
+      ),
+    ).toEqual(['user: Weather?', '[Looked up get weather · 120 ms]', 'assistant: Sunny.']);
+    // Replayed from the log alone (another tab, a reload), the order is the same.
+    expect(
+      said(
+        item('user', 'Weather?', 'text', 'u1'),
+        called('call_1'),
+        result('call_1', true),
+        item('assistant', 'Sunny.', 'text', 'a1'),
+      ),
+    ).toEqual(['user: Weather?', '[Looked up get weather · 120 ms]', 'assistant: Sunny.']);
+  });
+
+  it('keeps the arguments out of the text, shortened for a tooltip', () => {
+    const state = run(called('call_1', 'lookup-order', { note: 'x'.repeat(1000) }));
+    const tool = state.lines[0]?.tool;
+    expect(tool && describeToolUse(tool)).toBe('Looking up lookup order…');
+    expect(tool?.arguments?.length).toBe(300);
+    expect(tool?.arguments?.startsWith('{"note":"xxx')).toBe(true);
+  });
+
+  it('stops a call still running when the session ends', () => {
+    const call = called('call_1');
+    const ended = event({ event_type: 'session_ended', reason: 'ended_by_client' });
+    expect(said(call, ended)).toEqual(['[Stopped looking up get weather]']);
+    const gaveUp = reduceFeed(run(called('call_1')), { type: 'ended', reason: 'ended' });
+    expect(gaveUp.lines[0]?.tool?.status).toBe('stopped');
   });
 });

@@ -2,14 +2,28 @@
  * The conversation as the page shows it: lines built from the session's events, plus the chat
  * messages this page sent and is still streaming. When the log reports one of those (a
  * `conversation_item`), the item takes over the line already shown instead of adding a second one,
- * so a message never appears twice and a line never jumps. Pure functions of the line list.
+ * so a message never appears twice and a line never jumps. A tool the agent calls is a compact line
+ * where the call happened, found again by its `call_id` when its result comes. Pure functions of
+ * the line list.
  */
 import type { SessionEvent } from '../../../common/protocol';
+
+/** A tool call as its line shows it. The arguments stay out of the text (they may be private). */
+export interface ToolUse {
+  callId: string;
+  name: string;
+  /** `stopped`: the session ended before the tool's result was reported. */
+  status: 'running' | 'ok' | 'failed' | 'stopped';
+  durationMs?: number;
+  /** The call's arguments as JSON, shortened: only for a tooltip. */
+  arguments?: string;
+}
 
 export interface TranscriptLine {
   /** Stable React key: kept when the feed's item takes the line over. */
   key: string;
-  role: 'user' | 'assistant';
+  /** `tool`: a tool call's line (`tool` is set); no message finder ever takes one over. */
+  role: 'user' | 'assistant' | 'tool';
   source: 'voice' | 'text';
   text: string;
   final: boolean;
@@ -22,6 +36,7 @@ export interface TranscriptLine {
   chatId?: string;
   /** A user utterance's finished segments; the current interim result follows them. */
   settled?: string;
+  tool?: ToolUse;
 }
 
 export type ChatAction =
@@ -72,6 +87,50 @@ const unansweredChat = (lines: TranscriptLine[]) => {
   const answered = lines.some((l) => l.role === 'assistant' && l.chatId === chatId);
   return chatId === undefined || answered ? undefined : chatId;
 };
+
+const ARGUMENTS_SHOWN = 300;
+
+const argumentsText = (args: Record<string, unknown>) => {
+  const json = JSON.stringify(args);
+  return json.length > ARGUMENTS_SHOWN ? `${json.slice(0, ARGUMENTS_SHOWN - 1)}…` : json;
+};
+
+/** A call's line (the LLM's call ids are unique in a session). */
+const toolLine = (lines: TranscriptLine[], callId: string) =>
+  lines.findIndex((l) => l.tool?.callId === callId);
+
+/** A tool's name as words: `get_weather` → `get weather`. */
+export const toolWords = (name: string) => name.replace(/[_-]+/g, ' ').trim() || name;
+
+const duration = (ms: number) =>
+  ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+
+/** What a tool call's line says. */
+export function describeToolUse(tool: ToolUse): string {
+  const name = toolWords(tool.name);
+  switch (tool.status) {
+    case 'running':
+      return `Looking up ${name}…`;
+    case 'ok':
+      return tool.durationMs === undefined
+        ? `Looked up ${name}`
+        : `Looked up ${name} · ${duration(tool.durationMs)}`;
+    case 'failed':
+      return `Could not look up ${name}`;
+    case 'stopped':
+      return `Stopped looking up ${name}`;
+  }
+}
+
+/** The session is over: a call still shown as running will not report a result any more. */
+export const stopRunningTools = (lines: TranscriptLine[]) =>
+  lines.some((l) => l.tool?.status === 'running')
+    ? lines.map((l) =>
+        l.tool?.status === 'running'
+          ? { ...l, tool: { ...l.tool, status: 'stopped' as const } }
+          : l,
+      )
+    : lines;
 
 export function applyEvent(lines: TranscriptLine[], event: SessionEvent): TranscriptLine[] {
   switch (event.event_type) {
@@ -125,6 +184,31 @@ export function applyEvent(lines: TranscriptLine[], event: SessionEvent): Transc
       }
       return patch(lines, index, { ...committed, text: event.text || lines[index]?.text });
     }
+    case 'tool_call': {
+      // One line per call: the same call reported again (a retried report) shows once.
+      if (toolLine(lines, event.call_id) >= 0) return lines;
+      const tool: ToolUse = {
+        callId: event.call_id,
+        name: event.name,
+        status: 'running',
+        arguments: argumentsText(event.arguments),
+      };
+      return [...lines, line({ key: `tool-${event.call_id}`, role: 'tool', final: false, tool })];
+    }
+    case 'tool_result': {
+      const result = {
+        status: event.ok ? ('ok' as const) : ('failed' as const),
+        durationMs: event.duration_ms,
+      };
+      const index = toolLine(lines, event.call_id);
+      const shownTool = lines[index]?.tool;
+      if (shownTool) return patch(lines, index, { final: true, tool: { ...shownTool, ...result } });
+      // The call itself is not in the log the page read (dropped): the result still shows it.
+      const tool: ToolUse = { callId: event.call_id, name: event.name, ...result };
+      return [...lines, line({ key: `tool-${event.call_id}`, role: 'tool', final: true, tool })];
+    }
+    case 'session_ended':
+      return stopRunningTools(lines);
     default:
       return lines;
   }

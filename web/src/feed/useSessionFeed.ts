@@ -19,6 +19,8 @@ const EVENT_TYPES = Object.keys({
   agent_finished: true,
   conversation_item: true,
   metrics: true,
+  tool_call: true,
+  tool_result: true,
   error: true,
   session_ended: true,
 } satisfies Record<SessionEventType, true>);
