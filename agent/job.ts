@@ -2,6 +2,7 @@
  * One call: the job process entry. Reads the session from the dispatch metadata, builds the
  * pipeline, joins the room, and reports everything that happens to the session's event log.
  */
+import { randomUUID } from 'node:crypto';
 import { defineAgent, type JobContext, llm, log, voice } from '@livekit/agents';
 import { DisconnectReason, RoomEvent } from '@livekit/rtc-node';
 import { loadConfig } from '../common/config.js';
@@ -105,7 +106,18 @@ export default defineAgent({
       }),
     ]);
     ctx.addShutdownCallback(() => tools.mcp.close());
-    const filler = { afterMs: config.TOOL_FILLER_AFTER_MS, text: config.TOOL_FILLER_TEXT };
+    const filler = {
+      afterMs: config.TOOL_FILLER_AFTER_MS,
+      text: config.TOOL_FILLER_TEXT,
+      onSaid: (text: string) =>
+        events.report({
+          event_type: 'conversation_item',
+          role: 'assistant',
+          text,
+          source: 'voice',
+          item_id: `item_filler_${randomUUID()}`,
+        }),
+    };
     await session.start({
       agent: createAssistant(metadata.instructions, history, agentTools(tools.toolbox, filler)),
       room: ctx.room,

@@ -1,13 +1,13 @@
 /**
  * A call's tools: the session's own HTTP tools (from the dispatch), TOOLS_FILE's and the MCP
  * servers' (listed at job start), as the agents framework's function tools. While one runs longer
- * than TOOL_FILLER_AFTER_MS the agent says a short filler (interruptible, kept out of the
- * conversation); a tool that gives no result becomes a `ToolError` telling the LLM to apologise
+ * than TOOL_FILLER_AFTER_MS the agent says a short filler (interruptible); a tool that gives no result becomes a `ToolError` telling the LLM to apologise
  * without guessing, and an `error` `tool_failed` in the feed.
  */
 import { llm, type log, type voice } from '@livekit/agents';
-import { type HttpTool, loadToolsSetup, type ToolsSetup } from '../common/tools/declarations.js';
+import type { HttpTool } from '../common/tools/declarations.js';
 import { connectMcpServers, type McpConnection } from '../common/tools/mcp-tools.js';
+import { loadToolsSetup, type ToolsSetup } from '../common/tools/setup.js';
 import { createToolbox, failureForLlm, type Toolbox } from '../common/tools/toolbox.js';
 import type { AgentConfig } from './config.js';
 import type { EventReporter } from './event-reporter.js';
@@ -50,11 +50,18 @@ export async function openCallTools(
   return { toolbox, mcp };
 }
 
+export interface Filler {
+  afterMs: number;
+  text: string;
+  /**
+   * Once it has been said: it is kept out of the LLM's context (a message between a tool call and
+   * its result would break the provider's format), but the transcript holds what the caller heard.
+   */
+  onSaid: (text: string) => void;
+}
+
 /** The toolbox as function tools of the agent. */
-export function agentTools(
-  toolbox: Toolbox,
-  filler: { afterMs: number; text: string },
-): llm.FunctionTool[] {
+export function agentTools(toolbox: Toolbox, filler: Filler): llm.FunctionTool[] {
   return toolbox.specs.map((spec) =>
     llm.tool({
       name: spec.name,
@@ -63,12 +70,12 @@ export function agentTools(
       execute: async (args: Record<string, unknown>, { ctx, toolCallId, abortSignal }) => {
         const timer =
           filler.afterMs > 0
-            ? setTimeout(() => sayFiller(ctx.session, filler.text), filler.afterMs)
+            ? setTimeout(() => sayFiller(ctx.session, filler), filler.afterMs)
             : undefined;
         try {
           const outcome = await toolbox.run(spec.name, args, toolCallId, abortSignal);
           if (!outcome.ok) throw new llm.ToolError(failureForLlm(spec.name, outcome.message));
-          return outcome.output;
+          return asToolOutput(outcome.output);
         } finally {
           clearTimeout(timer);
         }
@@ -77,6 +84,20 @@ export function agentTools(
   );
 }
 
-function sayFiller(session: voice.AgentSession, text: string) {
-  session.say(text, { allowInterruptions: true, addToChatCtx: false });
+/**
+ * The framework gives the LLM a tool's output as JSON: a JSON answer goes as it came (not as a
+ * quoted string of JSON), text as a string.
+ */
+function asToolOutput(output: string): unknown {
+  try {
+    return JSON.parse(output);
+  } catch {
+    return output;
+  }
+}
+
+function sayFiller(session: voice.AgentSession, filler: Filler) {
+  session
+    .say(filler.text, { allowInterruptions: true, addToChatCtx: false })
+    .addDoneCallback(() => filler.onSaid(filler.text));
 }

@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { z } from 'zod';
 import { agentConfigSchema } from '../agent/config.js';
 import { livekitSchema, loadConfig } from '../common/config.js';
 import { BUILD_DIR, PROJECT_ROOT as ROOT } from '../common/paths.js';
@@ -234,7 +235,10 @@ export async function startStack({
     services.set('api', node('api', [builtEntry('api/main.js')], `${apiUrl}/health`));
     // The worker gets its drain (the same setting it reads), and then time to shut its calls down
     // (agent/main.ts), before it is killed.
-    const drain = loadConfig(agentConfigSchema.pick({ AGENT_DRAIN_TIMEOUT_S: true }), childEnv);
+    const drain = loadConfig(
+      z.object({ AGENT_DRAIN_TIMEOUT_S: agentConfigSchema.shape.AGENT_DRAIN_TIMEOUT_S }),
+      childEnv,
+    );
     services.set(
       'agent',
       node(

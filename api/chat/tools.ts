@@ -6,8 +6,8 @@
 import type { Logger } from 'pino';
 import type { ToolsConfig } from '../../common/config.js';
 import type { SessionEventBody } from '../../common/protocol.js';
-import { loadToolsSetup } from '../../common/tools/declarations.js';
 import { connectMcpServers } from '../../common/tools/mcp-tools.js';
+import { loadToolsSetup } from '../../common/tools/setup.js';
 import { createToolbox, type Toolbox } from '../../common/tools/toolbox.js';
 import type { SessionRecord } from '../store/types.js';
 

@@ -5,7 +5,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../agent/config.js';
 import { apiConfigSchema } from '../../api/config.js';
 import { loadConfig } from '../config.js';
-import { httpToolListSchema, loadToolsSetup, parseMcpServers } from './declarations.js';
+import { httpToolListSchema } from './declarations.js';
+import { loadToolsSetup, parseMcpServers } from './setup.js';
 
 const weather = {
   name: 'get_weather',

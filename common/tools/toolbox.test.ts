@@ -154,6 +154,21 @@ describe('HTTP tools', () => {
     expect(outcome).toStrictEqual({ ok: false, message: 'big answered more than 32768 bytes' });
   });
 
+  it('report a call cut off by its turn’s end as not ok, without a tool failure', async () => {
+    tools.behave('slow', { delayMs: 1000 });
+    const abort = new AbortController();
+    const running = toolbox({ http: [httpTool('slow')] }).run(
+      'slow',
+      { city: 'Lima' },
+      'c11',
+      abort.signal,
+    );
+    setTimeout(() => abort.abort(), 100);
+    await expect(running).rejects.toThrow();
+    expect(events.map((event) => event.event_type)).toStrictEqual(['tool_call', 'tool_result']);
+    expect(events[1]).toMatchObject({ ok: false });
+  });
+
   it('answer an unknown tool with a failure', async () => {
     expect(await toolbox().run('nope', {}, 'c10')).toStrictEqual({
       ok: false,

@@ -97,7 +97,18 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
         }
         outcome = { ok: true, output: await entry.call(object, callId, signal) };
       } catch (error) {
-        if (!(error instanceof ToolCallError) && signal?.aborted) throw error;
+        if (!(error instanceof ToolCallError) && signal?.aborted) {
+          // Cut off (barge-in ended the turn): no result, and no failure of the tool's.
+          const duration_ms = Math.round(performance.now() - started);
+          options.report({
+            event_type: 'tool_result',
+            call_id: callId,
+            name,
+            ok: false,
+            duration_ms,
+          });
+          throw error;
+        }
         const message =
           error instanceof ToolCallError ? error.message : `failed: ${(error as Error).message}`;
         outcome = { ok: false, message };

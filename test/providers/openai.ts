@@ -50,7 +50,8 @@ export interface RecordedRequest {
   aborted: boolean;
 }
 
-const chatMessageSchema = z.looseObject({ role: z.string(), content: z.unknown() });
+// An assistant message with tool_calls may leave its content out.
+const chatMessageSchema = z.looseObject({ role: z.string(), content: z.unknown().optional() });
 const chatRequestSchema = z.looseObject({
   model: z.string(),
   messages: z.array(chatMessageSchema),
