@@ -53,26 +53,41 @@ const codeForStatus: Partial<Record<number, ApiErrorCode>> = {
   415: 'unsupported_media_type',
 };
 
+/** What a client is told of a failure; `unexpected` ones (a bug, not a refusal) are for the log. */
+export interface PublicError {
+  status: ContentfulStatusCode;
+  code: ApiErrorCode;
+  message: string;
+  unexpected: boolean;
+}
+
+export function publicError(error: Error): PublicError {
+  if (error instanceof ApiError) {
+    return { status: error.status, code: error.code, message: error.message, unexpected: false };
+  }
+  if (error instanceof StoreUnavailableError) {
+    const message = 'The session store is unavailable; try again.';
+    return { status: 503, code: 'store_unavailable', message, unexpected: false };
+  }
+  if (error instanceof HTTPException) {
+    const status = error.status as ContentfulStatusCode;
+    const code = codeForStatus[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
+    return { status, code, message: error.message || 'Request failed', unexpected: false };
+  }
+  return {
+    status: 500,
+    code: 'internal_error',
+    message: 'Internal server error',
+    unexpected: true,
+  };
+}
+
 export function renderError(
   error: Error,
   c: Context,
   log: (error: Error) => void = () => {},
 ): Response {
-  if (error instanceof ApiError)
-    return respondWithError(c, error.status, error.code, error.message);
-  if (error instanceof StoreUnavailableError) {
-    return respondWithError(
-      c,
-      503,
-      'store_unavailable',
-      'The session store is unavailable; try again.',
-    );
-  }
-  if (error instanceof HTTPException) {
-    const status = error.status as ContentfulStatusCode;
-    const code = codeForStatus[status] ?? (status >= 500 ? 'internal_error' : 'invalid_request');
-    return respondWithError(c, status, code, error.message || 'Request failed');
-  }
-  log(error);
-  return respondWithError(c, 500, 'internal_error', 'Internal server error');
+  const { status, code, message, unexpected } = publicError(error);
+  if (unexpected) log(error);
+  return respondWithError(c, status, code, message);
 }

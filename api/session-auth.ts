@@ -24,12 +24,15 @@ export const presentedSessionToken = (c: Context) =>
   (acceptsQueryToken(c) ? c.req.query('token')?.trim() || undefined : undefined);
 
 /** Throws unless the request carries the token of session `sessionId`. */
-export async function checkSessionToken(
+export const checkSessionToken = (sessionTokens: SessionTokens, c: Context, sessionId: string) =>
+  checkPresentedToken(sessionTokens, presentedSessionToken(c), sessionId);
+
+/** Throws unless `token` is the token of session `sessionId` (MCP tools take it as an argument). */
+export async function checkPresentedToken(
   sessionTokens: SessionTokens,
-  c: Context,
+  token: string | undefined,
   sessionId: string,
 ): Promise<void> {
-  const token = presentedSessionToken(c);
   if (!token) {
     throw apiError(401, 'session_token_required', 'This call needs the session token.');
   }

@@ -1,7 +1,6 @@
 /**
- * `GET /api/sessions/:id/transcript`: the conversation so far, built from the event log's
- * `conversation_item` events (the log is the single source of truth for the transcript), a page
- * at a time. The cursor is an item's `seq` in the log: stable, and it needs no state in the API.
+ * `GET /api/sessions/:id/transcript`: the conversation so far, a page at a time
+ * (api/transcript.ts).
  */
 import { createRoute, OpenAPIHono, z } from '@hono/zod-openapi';
 import {
@@ -12,6 +11,7 @@ import {
 import type { AppDeps } from '../deps.js';
 import { errorResponse, sessionTokenErrors, unknownSessionError } from '../openapi.js';
 import { loadSession } from '../session-auth.js';
+import { readTranscriptPage } from '../transcript.js';
 import { validationHook } from '../validation.js';
 
 const transcriptRoute = createRoute({
@@ -45,18 +45,7 @@ export function transcriptRoutes({ store }: Pick<AppDeps, 'store'>) {
   app.openapi(transcriptRoute, async (c) => {
     const { after = 0, limit = TRANSCRIPT_PAGE_DEFAULT } = c.req.valid('query');
     const { sessionId } = await loadSession(store, c.req.valid('param').id);
-    // One item more than the page tells whether more follow, without counting the rest.
-    const read = await store.readConversationAfter(sessionId, after, limit + 1);
-    const page = read.slice(0, limit);
-    const items = page.map((item) => ({
-      item_id: item.item_id,
-      role: item.role,
-      text: item.text,
-      source: item.source,
-      timestamp: item.timestamp,
-    }));
-    const nextAfter = page.at(-1)?.seq ?? after;
-    return c.json({ sessionId, items, nextAfter, hasMore: read.length > limit }, 200);
+    return c.json(await readTranscriptPage(store, sessionId, { after, limit }), 200);
   });
   return app;
 }
