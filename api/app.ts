@@ -10,6 +10,7 @@ import { redisWatchBook } from './call-watches.js';
 import type { AppDeps } from './deps.js';
 import { apiError, renderError } from './errors.js';
 import { livekitForRequests } from './livekit-requests.js';
+import { mcpRoutes } from './mcp/route.js';
 import { createMetrics } from './metrics.js';
 import { bodyLimits, rateLimits } from './middleware/abuse-limits.js';
 import { identifyClient } from './middleware/client.js';
@@ -86,6 +87,7 @@ export function createApp(appDeps: AppDeps) {
   app.route('/', voiceRoutes(deps));
   app.route('/', webhookRoutes(deps, callRecovery));
   app.route('/', metricsRoutes(deps, metrics));
+  app.route('/', mcpRoutes(deps));
   app.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: { title: 'Voice agent server API', version: deps.version },
