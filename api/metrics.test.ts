@@ -88,8 +88,15 @@ describe('GET /metrics', () => {
         error_code: 'tts_unavailable',
         recoverable: true,
       }),
+      event({
+        event_type: 'tool_result',
+        call_id: 'c1',
+        name: 'get_weather',
+        ok: true,
+        duration_ms: 120,
+      }),
     ]);
-    expect(await reported.json()).toStrictEqual({ appended: 6, last_seq: 6 });
+    expect(await reported.json()).toStrictEqual({ appended: 7, last_seq: 7 });
 
     const { text, samples } = await scrape(app);
     expect(samples.get('voice_agent_sessions_open')).toBe(2);
@@ -106,8 +113,10 @@ describe('GET /metrics', () => {
     expect(samples.get('voice_agent_turn_latency_seconds_count{stage="voice_to_voice"}')).toBe(1);
     // A stage the agent could not measure (null) is not observed as a zero.
     expect(samples.has('voice_agent_turn_latency_seconds_count{stage="tts_ttfb"}')).toBe(false);
-    expect(samples.get('voice_agent_event_lag_seconds_count')).toBe(6);
-    expect(samples.get('voice_agent_event_lag_seconds_bucket{le="+Inf"}')).toBe(6);
+    expect(samples.get('voice_agent_tool_call_seconds_count{ok="true"}')).toBe(1);
+    expect(samples.get('voice_agent_tool_call_seconds_bucket{le="0.2",ok="true"}')).toBe(1);
+    expect(samples.get('voice_agent_event_lag_seconds_count')).toBe(7);
+    expect(samples.get('voice_agent_event_lag_seconds_bucket{le="+Inf"}')).toBe(7);
     expect(samples.get('process_resident_memory_bytes')).toBeGreaterThan(0);
     // Nothing identifies a session or repeats what was said.
     expect(text).not.toContain(session.sessionId);

@@ -106,6 +106,13 @@ export function createMetrics({ store, sessionIdleTimeoutS }: MetricsOptions) {
     labelNames: ['code', 'recoverable'],
     registers,
   });
+  const toolCalls = new Histogram({
+    name: 'voice_agent_tool_call_seconds',
+    help: 'Tool calls (tool_result events), by whether they gave a result, and how long they took',
+    labelNames: ['ok'],
+    buckets: TURN_BUCKETS_S,
+    registers,
+  });
   const turnLatency = new Histogram({
     name: 'voice_agent_turn_latency_seconds',
     help: "Latency of a spoken turn's stages, from the agent's metrics events",
@@ -159,6 +166,9 @@ export function createMetrics({ store, sessionIdleTimeoutS }: MetricsOptions) {
           code: knownOrOther(SESSION_ERROR_CODES, event.error_code),
           recoverable: String(event.recoverable),
         });
+        break;
+      case 'tool_result':
+        toolCalls.observe({ ok: String(event.ok) }, event.duration_ms / 1000);
         break;
       case 'session_ended':
         sessionsEnded.inc({ reason: knownOrOther(SESSION_END_REASONS, event.reason) });

@@ -34,9 +34,8 @@ import {
   joinCall,
   openSession,
   type SessionServiceDeps,
-  sessionExpiresAt,
 } from '../session-service.js';
-import type { SessionRecord } from '../store/types.js';
+import { describeSession } from '../session-view.js';
 import { validationHook } from '../validation.js';
 
 const json = jsonResponse;
@@ -97,17 +96,6 @@ const endSessionRoute = createRoute({
   summary: 'End the conversation: the agent leaves and the room is deleted',
   request: { params: idParam },
   responses: { 200: json('Ended', sessionResponseSchema), ...sessionErrors },
-});
-
-const describeSession = (deps: Pick<AppDeps, 'config'>, session: SessionRecord) => ({
-  sessionId: session.sessionId,
-  roomName: session.roomName,
-  state: session.state,
-  live: session.live,
-  createdAt: session.createdAt,
-  lastActivityAt: session.lastActivityAt,
-  endedAt: session.endedAt,
-  expiresAt: sessionExpiresAt(deps, session),
 });
 
 /** The session routes; the session token is checked for the whole `/api/sessions/:id` scope. */
@@ -172,10 +160,7 @@ export function sessionRoutes(deps: SessionServiceDeps & Pick<AppDeps, 'pageTick
  * API key, or any client without API_KEYS) may bring them, never the call page; and in production
  * only with TOOLS_SIGNING_SECRET, so the tool's server can tell the calls are ours.
  */
-function checkSessionTools(
-  config: ApiConfig,
-  opener: SessionOpener,
-) {
+function checkSessionTools(config: ApiConfig, opener: SessionOpener) {
   if (opener === 'page') {
     throw apiError(400, 'invalid_request', 'Sessions opened by the call page take no tools.');
   }
