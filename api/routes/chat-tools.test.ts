@@ -11,12 +11,14 @@ import { pino } from 'pino';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { ChatResponse, SessionEvent } from '../../common/protocol.js';
 import { messageText, replyWithTool } from '../../test/providers/openai.js';
+import { speechWav } from '../../test/support/audio-fixtures.js';
 import { type FakeProviders, startFakeProviders } from '../../test/support/fake-providers.js';
 import { orderStatus, startMcpToolServer } from '../../test/support/mcp-tool-server.js';
 import {
   buildTestApp,
   errorShape,
   openTestStore,
+  postForm,
   postJson,
   type TestApp,
   testConfig,
@@ -138,6 +140,25 @@ describe('tools in text chat', () => {
         text: reply.message,
       }),
     ]);
+  });
+
+  it('call a tool for a voice message, and speak the answer', async () => {
+    toolServer.behave('get_weather', { result: { forecast: 'foggy' } });
+    providers.openai.setReply(weatherReply);
+    providers.deepgram.scriptTranscripts(['What is the weather like in Paris?']);
+    const audio = new File([await speechWav()], 'message.wav', { type: 'audio/wav' });
+
+    const response = await app.request('/api/chat', postForm({ type: 'voice', audio }));
+
+    expect(response.status).toBe(200);
+    const reply = (await response.json()) as ChatResponse;
+    expect(reply).toMatchObject({
+      type: 'voice',
+      transcript: 'What is the weather like in Paris?',
+      message: 'The tool says: {"forecast":"foggy"}',
+      audioUrl: expect.any(String),
+    });
+    expect(toolServer.calls.map((call) => call.body.tool)).toStrictEqual(['get_weather']);
   });
 
   it('call an MCP server’s tool', async () => {
