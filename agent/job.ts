@@ -2,7 +2,6 @@
  * One call: the job process entry. Reads the session from the dispatch metadata, builds the
  * pipeline, joins the room, and reports everything that happens to the session's event log.
  */
-import { randomUUID } from 'node:crypto';
 import { defineAgent, type JobContext, llm, log, voice } from '@livekit/agents';
 import { DisconnectReason, RoomEvent } from '@livekit/rtc-node';
 import { loadConfig } from '../common/config.js';
@@ -22,7 +21,7 @@ import { createProviders, MissingProviderError } from './providers.js';
 import { createAssistant, createVad, createVoiceSession } from './session.js';
 import { reportSessionEvents } from './session-events.js';
 import { tapSpokenText } from './spoken-text.js';
-import { agentTools, openCallTools } from './tools.js';
+import { openCallTools } from './tools.js';
 
 /** How long the job waits for the last events to reach the API when the call ends. */
 const EVENT_FLUSH_TIMEOUT_MS = 3000;
@@ -105,25 +104,17 @@ export default defineAgent({
         logger,
       }),
     ]);
-    ctx.addShutdownCallback(() => tools.mcp.close());
-    const filler = {
-      afterMs: config.TOOL_FILLER_AFTER_MS,
-      text: config.TOOL_FILLER_TEXT,
-      onSaid: (text: string) =>
-        events.report({
-          event_type: 'conversation_item',
-          role: 'assistant',
-          text,
-          source: 'voice',
-          item_id: `item_filler_${randomUUID()}`,
-        }),
-    };
+    ctx.addShutdownCallback(() => tools.close());
+    const assistant = createAssistant(metadata.instructions, history, tools.initial());
     await session.start({
-      agent: createAssistant(metadata.instructions, history, agentTools(tools.toolbox, filler)),
+      agent: assistant,
       room: ctx.room,
       inputOptions: ROOM_INPUT,
     });
     tapSpokenText(session, feed, logger);
+    tools
+      .addMcpTools(assistant)
+      .catch((error: unknown) => logger.warn({ error }, 'could not add the MCP tools'));
     await ctx.connect();
     publishTurnState();
     logger.info('agent joined the call');

@@ -1,12 +1,19 @@
 /**
  * A call's tools: the session's own HTTP tools (from the dispatch), TOOLS_FILE's and the MCP
  * servers' (listed at job start), as the agents framework's function tools. While one runs longer
- * than TOOL_FILLER_AFTER_MS the agent says a short filler (interruptible); a tool that gives no result becomes a `ToolError` telling the LLM to apologise
- * without guessing, and an `error` `tool_failed` in the feed.
+ * than TOOL_FILLER_AFTER_MS the agent says a short filler (interruptible); a tool that gives no
+ * result becomes a `ToolError` telling the LLM to apologise without guessing, and an `error`
+ * `tool_failed` in the feed.
  */
+import { randomUUID } from 'node:crypto';
 import { llm, type log, type voice } from '@livekit/agents';
 import type { HttpTool } from '../common/tools/declarations.js';
-import { connectMcpServers, type McpConnection } from '../common/tools/mcp-tools.js';
+import {
+  connectMcpServers,
+  describeMcpServer,
+  type McpConnection,
+  type McpTool,
+} from '../common/tools/mcp-tools.js';
 import { loadToolsSetup, type ToolsSetup } from '../common/tools/setup.js';
 import { createToolbox, failureForLlm, type Toolbox } from '../common/tools/toolbox.js';
 import type { AgentConfig } from './config.js';
@@ -19,35 +26,102 @@ export const configuredTools = (config: AgentConfig) => {
   return configured;
 };
 
-export interface CallTools {
-  toolbox: Toolbox;
-  mcp: McpConnection;
+export interface CallToolsOptions {
+  sessionId: string;
+  sessionTools: HttpTool[];
+  events: EventReporter;
+  logger: ReturnType<typeof log>;
 }
 
-/** Connects the MCP servers and builds the call's toolbox; `mcp.close()` when the call ends. */
+/**
+ * The tools of one call. The HTTP tools are there from the start; the MCP servers' are listed
+ * while the call goes on and handed to the agent when they are (a slow or unreachable server never
+ * holds the agent's joining up). `close()` when the call ends.
+ */
+export class CallTools {
+  readonly #connections: McpConnection[] = [];
+  #closed = false;
+
+  readonly #filler: Filler;
+
+  constructor(
+    private readonly config: AgentConfig,
+    private readonly setup: ToolsSetup,
+    private readonly options: CallToolsOptions,
+  ) {
+    this.#filler = {
+      afterMs: config.TOOL_FILLER_AFTER_MS,
+      text: config.TOOL_FILLER_TEXT,
+      onSaid: (text) =>
+        options.events.report({
+          event_type: 'conversation_item',
+          role: 'assistant',
+          text,
+          source: 'voice',
+          item_id: `item_filler_${randomUUID()}`,
+        }),
+    };
+  }
+
+  /** The function tools the agent starts with: the HTTP tools. */
+  initial(): llm.FunctionTool[] {
+    return agentTools(this.#toolbox([]), this.#filler);
+  }
+
+  /**
+   * Connects the MCP servers, and gives the agent each server's tools as soon as it has listed
+   * them: a slow server delays only its own tools.
+   */
+  async addMcpTools(agent: voice.Agent): Promise<void> {
+    const listed: McpTool[] = [];
+    let updates = Promise.resolve();
+    await Promise.all(
+      this.setup.mcp.map(async (server) => {
+        const connection = await connectMcpServers([server]);
+        if (this.#closed) return connection.close();
+        this.#connections.push(connection);
+        for (const failure of connection.failures) {
+          this.options.logger.warn(
+            failure,
+            'MCP server unavailable: its tools are left out of this call',
+          );
+        }
+        if (connection.tools.length === 0) return;
+        listed.push(...connection.tools);
+        const tools = agentTools(this.#toolbox([...listed]), this.#filler);
+        updates = updates.then(() => agent.updateTools(tools));
+        await updates;
+        this.options.logger.info(
+          { server: describeMcpServer(server) },
+          'MCP tools added to the call',
+        );
+      }),
+    );
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await Promise.all(this.#connections.map((connection) => connection.close()));
+  }
+
+  #toolbox(mcp: McpTool[]): Toolbox {
+    return createToolbox({
+      sessionId: this.options.sessionId,
+      http: [...this.options.sessionTools, ...this.setup.http],
+      mcp,
+      signingSecret: this.config.TOOLS_SIGNING_SECRET,
+      report: (event) => this.options.events.report(event),
+      log: this.options.logger,
+    });
+  }
+}
+
+/** The call's tools, with TOOLS_FILE and MCP_SERVERS as read once in this process. */
 export async function openCallTools(
   config: AgentConfig,
-  options: {
-    sessionId: string;
-    sessionTools: HttpTool[];
-    events: EventReporter;
-    logger: ReturnType<typeof log>;
-  },
+  options: CallToolsOptions,
 ): Promise<CallTools> {
-  const setup = await configuredTools(config);
-  const mcp = await connectMcpServers(setup.mcp);
-  for (const failure of mcp.failures) {
-    options.logger.warn(failure, 'MCP server unavailable: its tools are left out of this call');
-  }
-  const toolbox = createToolbox({
-    sessionId: options.sessionId,
-    http: [...options.sessionTools, ...setup.http],
-    mcp: mcp.tools,
-    signingSecret: config.TOOLS_SIGNING_SECRET,
-    report: (event) => options.events.report(event),
-    log: options.logger,
-  });
-  return { toolbox, mcp };
+  return new CallTools(config, await configuredTools(config), options);
 }
 
 export interface Filler {
@@ -61,7 +135,7 @@ export interface Filler {
 }
 
 /** The toolbox as function tools of the agent. */
-export function agentTools(toolbox: Toolbox, filler: Filler): llm.FunctionTool[] {
+function agentTools(toolbox: Toolbox, filler: Filler): llm.FunctionTool[] {
   return toolbox.specs.map((spec) =>
     llm.tool({
       name: spec.name,

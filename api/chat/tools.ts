@@ -1,12 +1,15 @@
 /**
- * The tools of text chat without a call: TOOLS_FILE's and the MCP servers' (connected once, at
- * start) plus each session's own, run by the chat LLM's tool loop. Their `tool_call`,
- * `tool_result` and `error` events go to the session's log in the order they happen.
+ * The tools of text chat without a call: TOOLS_FILE's and the MCP servers' plus each session's own,
+ * run by the chat LLM's tool loop. The MCP servers are connected in the background from the start:
+ * a turn gets the tools of the servers listed by then, and a server that could not be reached is
+ * tried again, at most every RECONNECT_AFTER_MS, by a later turn. Tool events go to the session's
+ * log in the order they happen.
  */
 import type { Logger } from 'pino';
 import type { ToolsConfig } from '../../common/config.js';
 import type { SessionEventBody } from '../../common/protocol.js';
-import { connectMcpServers } from '../../common/tools/mcp-tools.js';
+import type { McpServer } from '../../common/tools/declarations.js';
+import { connectMcpServers, type McpConnection } from '../../common/tools/mcp-tools.js';
 import { loadToolsSetup } from '../../common/tools/setup.js';
 import { createToolbox, type Toolbox } from '../../common/tools/toolbox.js';
 import type { SessionRecord } from '../store/types.js';
@@ -14,29 +17,67 @@ import type { SessionRecord } from '../store/types.js';
 export interface ChatTools {
   /** The toolbox of one turn; `report` gets its events in order. */
   forSession(session: SessionRecord, report: (event: SessionEventBody) => void): Toolbox;
+  /** Resolves once each MCP server's connection in progress has succeeded or failed. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
-/** Reads TOOLS_FILE (a bad one throws, naming the problem) and connects the MCP servers. */
+const RECONNECT_AFTER_MS = 30_000;
+
+/** Reads TOOLS_FILE (a bad one throws, naming the problem) and starts connecting the MCP servers. */
 export async function openChatTools(config: ToolsConfig, logger: Logger): Promise<ChatTools> {
   const setup = await loadToolsSetup(config);
-  const mcp = await connectMcpServers(setup.mcp);
-  for (const failure of mcp.failures) {
-    logger.warn(failure, 'MCP server unavailable: text chat goes on without its tools');
-  }
   if (setup.http.length > 0 && !config.TOOLS_SIGNING_SECRET) {
     logger.warn('TOOLS_SIGNING_SECRET is not set: HTTP tool calls go unsigned');
   }
+  const servers = setup.mcp.map((server) => mcpServerSlot(server, logger));
   return {
     forSession: (session, report) =>
       createToolbox({
         sessionId: session.sessionId,
         http: [...(session.tools ?? []), ...setup.http],
-        mcp: mcp.tools,
+        mcp: servers.flatMap((slot) => slot.tools()),
         signingSecret: config.TOOLS_SIGNING_SECRET,
         report,
         log: logger.child({ sessionId: session.sessionId }),
       }),
-    close: () => mcp.close(),
+    ready: async () => {
+      await Promise.all(servers.map((slot) => slot.ready()));
+    },
+    close: async () => {
+      await Promise.all(servers.map((slot) => slot.close()));
+    },
+  };
+}
+
+/** One MCP server: connecting (at once, and again after a failure), or connected. */
+function mcpServerSlot(server: McpServer, logger: Logger) {
+  let connection: McpConnection | undefined;
+  let connecting: Promise<void> | undefined;
+  let triedAt = 0;
+  let closed = false;
+  const connect = () => {
+    triedAt = Date.now();
+    connecting = connectMcpServers([server]).then(async (connected) => {
+      connecting = undefined;
+      if (closed) return connected.close();
+      for (const failure of connected.failures) {
+        logger.warn(failure, 'MCP server unavailable: text chat goes on without its tools');
+      }
+      if (connected.failures.length === 0) connection = connected;
+    });
+  };
+  connect();
+  return {
+    tools() {
+      if (!connection && !connecting && Date.now() - triedAt >= RECONNECT_AFTER_MS) connect();
+      return connection?.tools ?? [];
+    },
+    ready: () => connecting ?? Promise.resolve(),
+    /** A connection still in progress closes itself when it ends; shutdown does not wait for it. */
+    async close() {
+      closed = true;
+      await connection?.close();
+    },
   };
 }

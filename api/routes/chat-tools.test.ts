@@ -67,6 +67,7 @@ beforeEach(async () => {
     MCP_SERVERS: mcpServer.url,
   };
   tools = await openChatTools(testConfig(env), pino({ level: 'silent' }));
+  await tools.ready();
   app = buildTestApp({ store, env, tools }).app;
   toolServer.calls.length = 0;
 });

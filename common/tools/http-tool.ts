@@ -90,17 +90,24 @@ async function post(tool: HttpTool, body: string, call: HttpToolCall): Promise<s
   }
 }
 
+/** The body, read only as far as the limit: a larger one is refused without being held. */
 async function readLimited(response: Response): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? 0);
-  if (declared > TOOL_RESULT_MAX_BYTES) {
+  const tooLarge = () => new ToolCallError(`answered more than ${TOOL_RESULT_MAX_BYTES} bytes`);
+  if (Number(response.headers.get('content-length') ?? 0) > TOOL_RESULT_MAX_BYTES) {
     await response.body?.cancel();
-    throw new ToolCallError(`answered more than ${TOOL_RESULT_MAX_BYTES} bytes`);
+    throw tooLarge();
   }
-  const bytes = new Uint8Array(await response.arrayBuffer());
-  if (bytes.byteLength > TOOL_RESULT_MAX_BYTES) {
-    throw new ToolCallError(`answered more than ${TOOL_RESULT_MAX_BYTES} bytes`);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of response.body ?? []) {
+    size += chunk.byteLength;
+    if (size > TOOL_RESULT_MAX_BYTES) {
+      await response.body?.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    chunks.push(chunk);
   }
-  return new TextDecoder().decode(bytes);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 function asCallError(error: unknown, tool: HttpTool): Error {

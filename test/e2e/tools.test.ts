@@ -2,9 +2,11 @@
  * Tools through the real stack: a spoken question that needs a tool reaches the user's tool
  * server as a signed call and the answer spoken uses its result; a slow tool gets a filler first;
  * a failing tool gets an apology and `tool_failed`, and the call goes on; an MCP server's tool is
- * called from a voice turn and from text chat.
+ * called from a voice turn and from text chat, while another MCP server never answers (it holds up
+ * neither the call nor the other server's tools).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,9 +30,15 @@ describe('tools the agent calls', () => {
   let stack: TestStack;
   let tools: ToolServer;
   let mcp: McpToolServer;
+  /** Takes connections and never answers. */
+  let silent: Server;
+  const held: Socket[] = [];
 
   beforeAll(async () => {
     [tools, mcp] = await Promise.all([startToolServer(SECRET), startMcpToolServer()]);
+    silent = createServer((socket) => held.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const silentUrl = `http://127.0.0.1:${(silent.address() as { port: number }).port}/mcp`;
     const file = join(mkdtempSync(join(tmpdir(), 'e2e-tools-')), 'tools.yaml');
     writeFileSync(
       file,
@@ -49,13 +57,15 @@ describe('tools the agent calls', () => {
     stack = await startTestStack({
       TOOLS_FILE: file,
       TOOLS_SIGNING_SECRET: SECRET,
-      MCP_SERVERS: mcp.url,
+      MCP_SERVERS: JSON.stringify([{ url: silentUrl, timeoutMs: 60_000 }, { url: mcp.url }]),
       TOOL_FILLER_AFTER_MS: '700',
       TOOL_FILLER_TEXT: FILLER,
     });
   });
   afterAll(async () => {
     await stack?.stop();
+    for (const socket of held) socket.destroy();
+    silent?.close();
     await Promise.all([tools?.close(), mcp?.close()]);
   });
 
