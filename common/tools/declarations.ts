@@ -24,6 +24,7 @@ export const toolParametersSchema = z
     }
     try {
       ajv.compile(schema);
+      ajv.removeSchema(schema); // checked, not kept: Ajv would hold every schema it has seen
     } catch (error) {
       ctx.addIssue({
         code: 'custom',

@@ -139,14 +139,25 @@ export function createToolbox(options: ToolboxOptions): Toolbox {
   };
 }
 
+/** Compiled argument checks by schema text: a session's tools are read afresh for every turn. */
+const validators = new Map<string, ValidateFunction | undefined>();
+const MAX_VALIDATORS = 500;
+
 /** The arguments' check; none when a server's schema does not compile here (it checks its own). */
 function compile(spec: ToolSpec, log: ToolLog): ValidateFunction | undefined {
+  const key = JSON.stringify(spec.parameters);
+  if (validators.has(key)) return validators.get(key);
+  let validate: ValidateFunction | undefined;
   try {
-    return ajv.compile(spec.parameters);
+    validate = ajv.compile(spec.parameters);
+    // Ajv keeps every schema it compiled; this map is the (bounded) cache instead.
+    ajv.removeSchema(spec.parameters);
   } catch (error) {
     log.warn({ tool: spec.name, reason: (error as Error).message }, 'arguments left unchecked');
-    return undefined;
   }
+  if (validators.size >= MAX_VALIDATORS) validators.delete(validators.keys().next().value ?? '');
+  validators.set(key, validate);
+  return validate;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
