@@ -2,9 +2,11 @@
  * The toolbox against real servers on loopback: a user's HTTP tool backend (signed calls, delays,
  * errors) and an MCP server built with the SDK.
  */
+import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { orderStatus, startMcpToolServer } from '../../test/support/mcp-tool-server.js';
 import { startToolServer } from '../../test/support/tool-server.js';
+import { PROJECT_ROOT } from '../paths.js';
 import type { SessionEventBody } from '../protocol.js';
 import { type HttpTool, httpToolSchema } from './declarations.js';
 import { connectMcpServers } from './mcp-tools.js';
@@ -204,6 +206,21 @@ describe('MCP servers', () => {
       });
       expect(mcpServer.calls).toContainEqual({ orderId: 'A-17' });
       expect(mcpServer.authorizations.at(-1)).toBe('Bearer mcp-key');
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('run a local server by its command (stdio)', async () => {
+    const script = join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'stdio-server.mjs');
+    const connection = await connectMcpServers([
+      { command: process.execPath, args: [script], timeoutMs: 10_000 },
+    ]);
+    try {
+      expect(connection.failures).toStrictEqual([]);
+      const box = toolbox({ mcp: connection.tools });
+      expect(await box.run('add', { a: 2, b: 40 }, 'm2')).toStrictEqual({ ok: true, output: '42' });
+      expect(await box.run('add', { a: 'two' }, 'm3')).toMatchObject({ ok: false });
     } finally {
       await connection.close();
     }
