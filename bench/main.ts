@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only voice,capacity,api,sse,chat] [--readme]`: runs the
+ * `npm run bench [-- --quick] [--only voice,capacity,api,sse,chat,tools] [--readme]`: runs the
  * benchmarks one after another against the real stack with the provider test servers, prints
  * their tables, writes bench/results.json, and with --readme puts the tables in README.md.
  */
@@ -11,6 +11,7 @@ import { runCapacityBench } from './capacity.js';
 import { runChatBench } from './chat.js';
 import { type BenchOptions, type BenchSection, renderSection } from './report.js';
 import { runSseBench } from './sse.js';
+import { runToolsBench } from './tools.js';
 import { runVoiceBench } from './voice.js';
 
 const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchSection>> = {
@@ -19,6 +20,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<BenchSection>> 
   api: runApiBench,
   sse: runSseBench,
   chat: runChatBench,
+  tools: runToolsBench,
 };
 const README_START = '<!-- bench:start -->';
 const README_END = '<!-- bench:end -->';
