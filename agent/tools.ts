@@ -170,8 +170,16 @@ function asToolOutput(output: string): unknown {
   }
 }
 
+/** Calls whose filler is being said: tools running side by side share one. */
+const sayingFiller = new WeakSet<voice.AgentSession>();
+
 function sayFiller(session: voice.AgentSession, filler: Filler) {
+  if (sayingFiller.has(session)) return;
+  sayingFiller.add(session);
   session
     .say(filler.text, { allowInterruptions: true, addToChatCtx: false })
-    .addDoneCallback(() => filler.onSaid(filler.text));
+    .addDoneCallback(() => {
+      sayingFiller.delete(session);
+      filler.onSaid(filler.text);
+    });
 }

@@ -57,22 +57,58 @@ for (const name of names) {
 }
 
 const minutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
-const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`npm run bench${values.quick ? ' -- --quick' : ''}\` (${minutes} min) on ${machine}.`;
+const args = process.argv.slice(2).filter((arg) => arg !== '--readme');
+const command = `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`;
+const header = `Measured ${new Date().toISOString().slice(0, 10)} with \`${command}\` (${minutes} min) on ${machine}.`;
 console.log(header);
+
+/*
+ * A run of some benchmarks (--only) replaces their sections in results.json and README and keeps
+ * the others, each of which says when it was measured; a run of all of them replaces everything.
+ */
+const partial = values.only !== undefined;
+for (const section of sections) section.measured = header;
+const previous = partial ? readPreviousSections() : [];
+const merged = [
+  ...previous.map((old) => sections.find((section) => section.key === old.key) ?? old),
+  ...sections.filter((section) => !previous.some((old) => old.key === section.key)),
+];
 writeFileSync(
   'bench/results.json',
-  `${JSON.stringify({ measuredAt: new Date().toISOString(), quick: values.quick, machine, sections }, null, 2)}\n`,
+  `${JSON.stringify({ measuredAt: new Date().toISOString(), quick: values.quick, machine, sections: merged }, null, 2)}\n`,
 );
 if (values.readme) {
   const readme = readFileSync('README.md', 'utf8');
-  const start = readme.indexOf(README_START);
+  const start = readme.indexOf(README_START) + README_START.length;
   const end = readme.indexOf(README_END);
-  if (start < 0 || end < start) throw new Error(`README.md has no ${README_START} … ${README_END}`);
-  const tables = sections.map(renderSection).join('\n\n').replaceAll('### ', '#### ');
-  writeFileSync(
-    'README.md',
-    `${readme.slice(0, start + README_START.length)}\n${header}\n\n${tables}\n${readme.slice(end)}`,
-  );
+  if (start < README_START.length || end < start) {
+    throw new Error(`README.md has no ${README_START} … ${README_END}`);
+  }
+  const render = (section: BenchSection) => renderSection(section).replaceAll('### ', '#### ');
+  let block = `\n${header}\n\n${sections.map(render).join('\n\n')}\n`;
+  if (partial) {
+    block = readme.slice(start, end);
+    for (const section of sections) block = withSection(block, section, render(section));
+  }
+  writeFileSync('README.md', readme.slice(0, start) + block + readme.slice(end));
+}
+
+/** The README block with the section's table (and when it was measured) in place of its old one. */
+function withSection(block: string, section: BenchSection, table: string): string {
+  const text = `${table}\n\n${section.measured}\n`;
+  const from = block.indexOf(`#### ${section.title}\n`);
+  if (from < 0) return `${block.trimEnd()}\n\n${text}`;
+  const next = block.indexOf('\n#### ', from + 1);
+  return block.slice(0, from) + text + (next < 0 ? '' : block.slice(next));
+}
+
+function readPreviousSections(): BenchSection[] {
+  try {
+    return (JSON.parse(readFileSync('bench/results.json', 'utf8')) as { sections: BenchSection[] })
+      .sections;
+  } catch {
+    return [];
+  }
 }
 // LiveKit's native client keeps handles open after the last call has left.
 process.exit(0);

@@ -23,6 +23,8 @@ export interface BenchSection {
   notes: string[];
   /** Raw figures (samples, percentiles) for results.json. */
   data: Record<string, unknown>;
+  /** When and with which command it was measured, set by the runner. */
+  measured?: string;
 }
 
 export interface BenchOptions {
