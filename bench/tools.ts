@@ -18,7 +18,7 @@ import { startTestStack, type TestStack } from '../test/support/harness.js';
 import { orderStatus, startMcpToolServer } from '../test/support/mcp-tool-server.js';
 import { synthesizeSpeech } from '../test/support/speech.js';
 import { FeedSubscriber } from '../test/support/sse.js';
-import { startToolServer } from '../test/support/tool-server.js';
+import { startToolServer, weatherTool } from '../test/support/tool-server.js';
 import {
   type BenchOptions,
   type BenchRow,
@@ -377,19 +377,7 @@ export async function runToolsBench({ quick }: BenchOptions): Promise<BenchSecti
   writeFileSync(
     toolsFile,
     JSON.stringify({
-      tools: [
-        {
-          name: 'get_weather',
-          description: 'The weather forecast for a city.',
-          parameters: {
-            type: 'object',
-            properties: { city: { type: 'string' } },
-            required: ['city'],
-          },
-          url: toolServer.urlOf('get_weather'),
-          timeoutMs: 5000,
-        },
-      ],
+      tools: [{ ...weatherTool(toolServer.urlOf('get_weather')), timeoutMs: 5000 }],
     }),
   );
   let stack: TestStack | undefined;

@@ -23,7 +23,7 @@ import {
   type TestApp,
   testConfig,
 } from '../../test/support/test-app.js';
-import { startToolServer } from '../../test/support/tool-server.js';
+import { startToolServer, weatherTool } from '../../test/support/tool-server.js';
 import { MAX_TOOL_STEPS } from '../chat/llm.js';
 import { type ChatTools, openChatTools } from '../chat/tools.js';
 
@@ -36,18 +36,7 @@ const toolsFile = join(dir, 'tools.json');
 await writeFile(
   toolsFile,
   JSON.stringify({
-    tools: [
-      {
-        name: 'get_weather',
-        description: 'The weather in a city.',
-        parameters: {
-          type: 'object',
-          properties: { city: { type: 'string' } },
-          required: ['city'],
-        },
-        url: toolServer.urlOf('get_weather'),
-      },
-    ],
+    tools: [weatherTool(toolServer.urlOf('get_weather'))],
   }),
 );
 afterAll(async () => {

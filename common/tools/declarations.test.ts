@@ -4,20 +4,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema } from '../../agent/config.js';
 import { apiConfigSchema } from '../../api/config.js';
+import { weatherTool } from '../../test/support/tool-server.js';
 import { loadConfig } from '../config.js';
 import { httpToolListSchema } from './declarations.js';
 import { loadToolsSetup, parseMcpServers } from './setup.js';
 
-const weather = {
-  name: 'get_weather',
-  description: 'The weather in a city.',
-  parameters: {
-    type: 'object',
-    properties: { city: { type: 'string' } },
-    required: ['city'],
-  },
-  url: 'https://tools.example.com/weather',
-};
+const weather = weatherTool('https://tools.example.com/weather');
 
 const dir = await mkdtemp(join(tmpdir(), 'tools-file-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));

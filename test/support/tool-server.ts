@@ -8,6 +8,18 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The tool the tests and the bench give the agent: a city's weather, answered at `url`. */
+export const weatherTool = (url: string) => ({
+  name: 'get_weather',
+  description: 'The weather in a city.',
+  parameters: {
+    type: 'object',
+    properties: { city: { type: 'string' } },
+    required: ['city'],
+  },
+  url,
+});
+
 export interface ToolBehaviour {
   /** The JSON answered (default `{ ok: true }`), or made from the arguments. */
   result?: ((args: Record<string, unknown>) => unknown) | string | number | object;
