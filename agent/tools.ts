@@ -92,7 +92,7 @@ export class CallTools {
         updates = updates.then(() => agent.updateTools(tools));
         await updates;
         this.options.logger.info(
-          { server: describeMcpServer(server) },
+          { server: describeMcpServer(server), tools: connection.tools.map((tool) => tool.name) },
           'MCP tools added to the call',
         );
       }),

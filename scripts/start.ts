@@ -6,24 +6,42 @@
  * process dying.
  */
 import { existsSync } from 'node:fs';
-import { startStack } from './stack.js';
+import { createServer } from 'node:net';
+import { startStack, WEB_DEV_PORT } from './stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const localLivekit = !process.env.LIVEKIT_URL;
+const ports = {
+  livekit: 7880,
+  livekitTcp: 7881,
+  udp: [50000, 50100] as [number, number],
+  api: port('API_PORT', 8000),
+  agentHealth: port('AGENT_HEALTH_PORT', 8081),
+};
+
+// A port already taken (often by another `npm start`) would have its health check answered by
+// whatever holds it: say so instead of starting half a stack.
+const wanted = [
+  ...(localLivekit ? [ports.livekit, ports.livekitTcp] : []),
+  ports.api,
+  ports.agentHealth,
+  WEB_DEV_PORT,
+];
+const taken = (await Promise.all(wanted.map(async (p) => ((await isFree(p)) ? [] : [p])))).flat();
+if (taken.length > 0) {
+  console.error(
+    `[start  ] port ${taken.join(', ')} on 127.0.0.1 ${taken.length > 1 ? 'are' : 'is'} in use (another \`npm start\`?): stop what holds them, or set API_PORT / AGENT_HEALTH_PORT`,
+  );
+  process.exit(1);
+}
 
 const stack = await startStack({
   env: process.env,
   localLivekit,
   webDevServer: true,
-  ports: {
-    livekit: 7880,
-    livekitTcp: 7881,
-    udp: [50000, 50100],
-    api: port('API_PORT', 8000),
-    agentHealth: port('AGENT_HEALTH_PORT', 8081),
-  },
+  ports,
   onLog: (service, line) => console.log(`[${service.padEnd(7)}] ${line}`),
 }).catch((error: Error) => {
   console.error(`[start  ] ${error.message}`);
@@ -53,3 +71,11 @@ stack.exited.then(({ service, code }) => {
   console.error(`[start  ] ${service} exited (code ${code}); stopping the rest`);
   void stopAll(1);
 });
+
+function isFree(candidate: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once('error', () => resolve(false))
+      .listen(candidate, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}

@@ -9,7 +9,11 @@ import type { Logger } from 'pino';
 import type { ToolsConfig } from '../../common/config.js';
 import type { SessionEventBody } from '../../common/protocol.js';
 import type { McpServer } from '../../common/tools/declarations.js';
-import { connectMcpServers, type McpConnection } from '../../common/tools/mcp-tools.js';
+import {
+  connectMcpServers,
+  describeMcpServer,
+  type McpConnection,
+} from '../../common/tools/mcp-tools.js';
 import { loadToolsSetup } from '../../common/tools/setup.js';
 import { createToolbox, type Toolbox } from '../../common/tools/toolbox.js';
 import type { SessionRecord } from '../store/types.js';
@@ -29,6 +33,9 @@ export async function openChatTools(config: ToolsConfig, logger: Logger): Promis
   const setup = await loadToolsSetup(config);
   if (setup.http.length > 0 && !config.TOOLS_SIGNING_SECRET) {
     logger.warn('TOOLS_SIGNING_SECRET is not set: HTTP tool calls go unsigned');
+  }
+  if (setup.http.length > 0) {
+    logger.info({ tools: setup.http.map((tool) => tool.name) }, 'HTTP tools configured');
   }
   const servers = setup.mcp.map((server) => mcpServerSlot(server, logger));
   return {
@@ -64,7 +71,12 @@ function mcpServerSlot(server: McpServer, logger: Logger) {
       for (const failure of connected.failures) {
         logger.warn(failure, 'MCP server unavailable: text chat goes on without its tools');
       }
-      if (connected.failures.length === 0) connection = connected;
+      if (connected.failures.length > 0) return;
+      connection = connected;
+      logger.info(
+        { server: describeMcpServer(server), tools: connected.tools.map((tool) => tool.name) },
+        'MCP server connected: its tools are in text chat',
+      );
     });
   };
   connect();
