@@ -1,9 +1,10 @@
 /**
  * `POST /mcp` in the OpenAPI document: a JSON-RPC message (or a batch) in, JSON-RPC out. The
  * transport's own refusals (wrong Accept, Content-Type or JSON) are JSON-RPC errors; the API's
- * (key, body size, rate) are the API's error body.
+ * (key, body size, rate, a batch of tool calls) are the API's error body.
  */
 import { z } from '@hono/zod-openapi';
+import { errorBodySchemaFor } from '../../common/protocol.js';
 import { errorResponse, jsonResponse } from '../openapi.js';
 
 const jsonRpcMessage = z.looseObject({
@@ -38,7 +39,10 @@ export const mcpRouteDoc = {
   responses: {
     200: jsonResponse('The JSON-RPC response(s)', z.unknown()),
     202: { description: 'Accepted: the body held only notifications or responses' },
-    400: jsonResponse('Not JSON, or not a JSON-RPC message', jsonRpcError),
+    400: jsonResponse(
+      'Not JSON or not a JSON-RPC message (a JSON-RPC error), or a batch of more than one tool call',
+      z.union([jsonRpcError, errorBodySchemaFor(['invalid_request'])]),
+    ),
     401: errorResponse('No API key, or not a valid one (when API_KEYS is set)', [
       'api_key_required',
       'invalid_api_key',

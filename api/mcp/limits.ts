@@ -3,12 +3,14 @@
  * `start_conversation` counts as opening a session (RATE_LIMIT_SESSIONS per client),
  * `send_message` as a chat message (RATE_LIMIT_CHAT per client, RATE_LIMIT_CHAT_PER_SESSION per
  * session). The calls are read from a copy of the body once the body limit has passed it; listing
- * tools and the handshake count against nothing. With REDIS_URL the counts are the routes' own
+ * tools and the handshake count against nothing. A JSON-RPC batch may carry one tool call at most,
+ * so that each call is counted. With REDIS_URL the counts are the routes' own
  * (the same keys); in one process each limit counts MCP calls apart from the routes' requests.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import type { ApiConfig } from '../config.js';
+import { apiError } from '../errors.js';
 import { rateLimit } from '../middleware/rate-limit.js';
 import type { SessionTokens } from '../session-tokens.js';
 
@@ -43,10 +45,15 @@ export function readToolCalls(): MiddlewareHandler {
       .json()
       .catch(() => undefined);
     const messages: unknown[] = Array.isArray(body) ? body : [body];
-    c.set(
-      'mcpToolCalls',
-      messages.map(toolCallOf).filter((call) => call !== undefined),
-    );
+    const toolCalls = messages.map(toolCallOf).filter((call) => call !== undefined);
+    if (toolCalls.length > 1) {
+      throw apiError(
+        400,
+        'invalid_request',
+        'Send one tools/call per request, not a batch of them.',
+      );
+    }
+    c.set('mcpToolCalls', toolCalls);
     return next();
   };
 }

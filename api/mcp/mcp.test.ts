@@ -365,6 +365,28 @@ describe('POST /mcp limits', () => {
     await callOk(client, 'get_session', { sessionId, sessionToken });
   });
 
+  it('refuses a batch of tool calls, which the limits would count as one', async () => {
+    const { url } = await serveApp();
+    const toolCall = (id: number) => ({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'start_conversation', arguments: {} },
+    });
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify([toolCall(1), toolCall(2)]),
+    });
+    expect({ status: response.status, body: await response.json() }).toStrictEqual({
+      status: 400,
+      body: errorShape('invalid_request', 'Send one tools/call per request, not a batch of them.'),
+    });
+  });
+
   it('refuses a body over the limit before reading it', async () => {
     const { url } = await serveApp();
     const response = await fetch(url, {
