@@ -13,6 +13,7 @@ import {
   describeMcpServer,
   type McpConnection,
   type McpTool,
+  warnLeftOut,
 } from '../common/tools/mcp-tools.js';
 import { loadToolsSetup, type ToolsSetup } from '../common/tools/setup.js';
 import { createToolbox, failureForLlm, type Toolbox } from '../common/tools/toolbox.js';
@@ -77,7 +78,13 @@ export class CallTools {
     let updates = Promise.resolve();
     await Promise.all(
       this.setup.mcp.map(async (server) => {
-        const connection = await connectMcpServers([server]);
+        const connection = await connectMcpServers([server], {
+          onLost: () =>
+            this.options.logger.warn(
+              { server: describeMcpServer(server) },
+              'MCP server connection lost: its tools fail for the rest of this call',
+            ),
+        });
         if (this.#closed) return connection.close();
         this.#connections.push(connection);
         for (const failure of connection.failures) {
@@ -86,6 +93,7 @@ export class CallTools {
             'MCP server unavailable: its tools are left out of this call',
           );
         }
+        warnLeftOut(connection, this.options.logger);
         if (connection.tools.length === 0) return;
         listed.push(...connection.tools);
         const tools = agentTools(this.#toolbox([...listed]), this.#filler);
@@ -173,13 +181,19 @@ function asToolOutput(output: string): unknown {
 /** Calls whose filler is being said: tools running side by side share one. */
 const sayingFiller = new WeakSet<voice.AgentSession>();
 
-function sayFiller(session: voice.AgentSession, filler: Filler) {
+/** Says the filler, unless one is being said in this call or the call is closing. */
+export function sayFiller(session: voice.AgentSession, filler: Filler) {
   if (sayingFiller.has(session)) return;
+  let speech: voice.SpeechHandle;
+  try {
+    speech = session.say(filler.text, { allowInterruptions: true, addToChatCtx: false });
+  } catch {
+    // The session is closing (a drain, a hang-up): nothing more is said, the tool still answers.
+    return;
+  }
   sayingFiller.add(session);
-  session
-    .say(filler.text, { allowInterruptions: true, addToChatCtx: false })
-    .addDoneCallback(() => {
-      sayingFiller.delete(session);
-      filler.onSaid(filler.text);
-    });
+  speech.addDoneCallback(() => {
+    sayingFiller.delete(session);
+    filler.onSaid(filler.text);
+  });
 }

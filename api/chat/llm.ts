@@ -167,12 +167,25 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
         }
         const calls = next.value;
         if (calls.length === 0 || !toolbox || signal.aborted) return;
+        // The last round asks for words only: a provider that sends tool calls anyway is not obeyed.
+        if (round >= MAX_TOOL_STEPS) {
+          if (words) return;
+          throw apiError(
+            502,
+            'llm_request_rejected',
+            `The language model asked for tools again after ${MAX_TOOL_STEPS} rounds instead of answering.`,
+          );
+        }
         conversation.push({ role: 'assistant', content: words || null, tool_calls: calls });
         const outcomes = await Promise.all(
           calls.map((call) =>
             toolbox.run(call.function.name, parseArguments(call), call.id, signal),
           ),
-        );
+        ).catch((error: unknown) => {
+          // A turn cut off while its tools ran ends quietly, as one cut off while the LLM spoke.
+          if (signal.aborted) return [];
+          throw error;
+        });
         if (signal.aborted) return;
         for (const [index, call] of calls.entries()) {
           const outcome = outcomes[index];

@@ -13,6 +13,7 @@ import {
   connectMcpServers,
   describeMcpServer,
   type McpConnection,
+  warnLeftOut,
 } from '../../common/tools/mcp-tools.js';
 import { loadToolsSetup } from '../../common/tools/setup.js';
 import { createToolbox, type Toolbox } from '../../common/tools/toolbox.js';
@@ -57,7 +58,10 @@ export async function openChatTools(config: ToolsConfig, logger: Logger): Promis
   };
 }
 
-/** One MCP server: connecting (at once, and again after a failure), or connected. */
+/**
+ * One MCP server: connecting (at once, and again after a failure or once its connection is lost,
+ * at most every RECONNECT_AFTER_MS), or connected.
+ */
 function mcpServerSlot(server: McpServer, logger: Logger) {
   let connection: McpConnection | undefined;
   let connecting: Promise<void> | undefined;
@@ -65,16 +69,25 @@ function mcpServerSlot(server: McpServer, logger: Logger) {
   let closed = false;
   const connect = () => {
     triedAt = Date.now();
-    connecting = connectMcpServers([server]).then(async (connected) => {
+    let lost = false;
+    const onLost = () => {
+      lost = true;
+      if (!connection) return;
+      logger.warn({ server: describeMcpServer(server) }, 'MCP server connection lost');
+      void connection.close();
+      connection = undefined;
+    };
+    connecting = connectMcpServers([server], { onLost }).then(async (made) => {
       connecting = undefined;
-      if (closed) return connected.close();
-      for (const failure of connected.failures) {
+      if (closed || lost) return made.close();
+      for (const failure of made.failures) {
         logger.warn(failure, 'MCP server unavailable: text chat goes on without its tools');
       }
-      if (connected.failures.length > 0) return;
-      connection = connected;
+      warnLeftOut(made, logger);
+      if (made.failures.length > 0) return;
+      connection = made;
       logger.info(
-        { server: describeMcpServer(server), tools: connected.tools.map((tool) => tool.name) },
+        { server: describeMcpServer(server), tools: made.tools.map((tool) => tool.name) },
         'MCP server connected: its tools are in text chat',
       );
     });

@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PROJECT_ROOT } from '../../common/paths.js';
 import type { ChatResponse, SessionEvent } from '../../common/protocol.js';
 import { messageText, replyWithTool } from '../../test/providers/openai.js';
 import { speechWav } from '../../test/support/audio-fixtures.js';
@@ -26,6 +27,7 @@ import {
 import { startToolServer, weatherTool } from '../../test/support/tool-server.js';
 import { MAX_TOOL_STEPS } from '../chat/llm.js';
 import { type ChatTools, openChatTools } from '../chat/tools.js';
+import type { SessionRecord } from '../store/types.js';
 
 const SECRET = 'tools-secret';
 const { store, remove: removeStore } = await openTestStore();
@@ -47,9 +49,10 @@ afterAll(async () => {
 let providers: FakeProviders;
 let tools: ChatTools;
 let app: TestApp;
+let env: Record<string, string>;
 beforeEach(async () => {
   providers = await startFakeProviders();
-  const env = {
+  env = {
     ...providers.env,
     TOOLS_FILE: toolsFile,
     TOOLS_SIGNING_SECRET: SECRET,
@@ -164,6 +167,27 @@ describe('tools in text chat', () => {
     expect(mcpServer.calls).toContainEqual({ orderId: 'B-52' });
   });
 
+  it('end a turn quietly when the client leaves while a tool runs', async () => {
+    toolServer.behave('get_weather', { result: { forecast: 'late' }, delayMs: 5000 });
+    providers.openai.setReply(weatherReply);
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => errors.push(line) });
+    const logged = buildTestApp({ store, env, tools, logger }).app;
+    const leaving = new AbortController();
+
+    const request = new Request('http://localhost/api/chat', {
+      ...postJson(JSON.stringify({ message: 'What is the weather in Paris?' })),
+      signal: leaving.signal,
+    });
+    const response = Promise.resolve(logged.request(request)).catch(() => undefined);
+    await vi.waitFor(() => expect(toolServer.calls).toHaveLength(1));
+    leaving.abort();
+    await response;
+
+    expect(errors).toStrictEqual([]);
+    expect(providers.openai.chatRequests()).toHaveLength(1);
+  });
+
   it('tell the LLM a failed tool gave no result, and log tool_failed', async () => {
     toolServer.behave('get_weather', { status: 502 });
     providers.openai.setReply(weatherReply);
@@ -220,6 +244,57 @@ describe('tools in text chat', () => {
     expect(reply.message).toBe('In stock.');
     expect(toolServer.calls).toHaveLength(MAX_TOOL_STEPS);
     expect(toolServer.calls[0]?.body).toMatchObject({ session_id: sessionId, tool: 'check_stock' });
+  });
+
+  it('run no more tool rounds when an LLM asks for tools even when told not to', async () => {
+    toolServer.behave('get_weather', { result: { tempC: 12 } });
+    providers.openai.setReply(() => ({
+      toolCalls: [{ name: 'get_weather', arguments: { city: 'Oslo' } }],
+    }));
+
+    const response = await app.request(
+      '/api/chat',
+      postJson(JSON.stringify({ message: 'Weather in Oslo?' })),
+    );
+
+    expect({ status: response.status, body: await response.json() }).toStrictEqual({
+      status: 502,
+      body: errorShape(
+        'llm_request_rejected',
+        `The language model asked for tools again after ${MAX_TOOL_STEPS} rounds instead of answering.`,
+      ),
+    });
+    expect(toolServer.calls).toHaveLength(MAX_TOOL_STEPS);
+  });
+});
+
+describe('MCP servers in text chat', () => {
+  it('connect again, a while later, to a server whose connection was lost', async () => {
+    const stdio = {
+      command: process.execPath,
+      args: [join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'stdio-server.mjs')],
+    };
+    const config = testConfig({ ...providers.env, MCP_SERVERS: JSON.stringify([stdio]) });
+    const chatTools = await openChatTools(config, pino({ level: 'silent' }));
+    const toolbox = () => chatTools.forSession({ sessionId: 's-lost' } as SessionRecord, () => {});
+    const names = () => toolbox().specs.map((spec) => spec.name);
+    try {
+      await chatTools.ready();
+      expect(names()).toContain('add');
+
+      await toolbox().run('exit', {}, 'x1');
+      await vi.waitFor(() => expect(names()).toStrictEqual([]));
+      const later = Date.now() + 30_000;
+      vi.spyOn(Date, 'now').mockReturnValue(later);
+      expect(names()).toStrictEqual([]);
+      vi.restoreAllMocks();
+      await chatTools.ready();
+
+      expect(names()).toContain('add');
+    } finally {
+      vi.restoreAllMocks();
+      await chatTools.close();
+    }
   });
 });
 

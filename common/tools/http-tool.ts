@@ -75,6 +75,9 @@ async function post(tool: HttpTool, body: string, call: HttpToolCall): Promise<s
   } catch (error) {
     if (timeout.aborted) throw new ToolCallError(`no answer within ${tool.timeoutMs} ms`);
     if (call.signal?.aborted) throw error;
+    if (((error as Error).cause as Error | undefined)?.message === 'unexpected redirect') {
+      throw new ToolCallError('answered with a redirect, which is not followed');
+    }
     throw new RetryableToolError(`could not be reached (${(error as Error).cause ?? error})`);
   }
   try {

@@ -6,8 +6,8 @@
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
-import type { McpServer } from './declarations.js';
-import { ToolCallError } from './http-tool.js';
+import { type McpServer, toolNameSchema } from './declarations.js';
+import { TOOL_RESULT_MAX_BYTES, ToolCallError } from './http-tool.js';
 
 export interface McpTool {
   name: string;
@@ -21,7 +21,14 @@ export interface McpConnection {
   tools: McpTool[];
   /** The servers that could not be reached or listed, with why. */
   failures: { server: string; message: string }[];
+  /** Tools left out because an LLM could not call them by their name (OpenAI's rule). */
+  leftOut: { server: string; tool: string }[];
   close(): Promise<void>;
+}
+
+export interface ConnectOptions {
+  /** Called when a server's connection ends by itself (a stdio server exited, for one). */
+  onLost?: (server: McpServer) => void;
 }
 
 const CLIENT_INFO = { name: 'voice-agent-server', version: '0.1.0' };
@@ -30,9 +37,14 @@ const CLIENT_INFO = { name: 'voice-agent-server', version: '0.1.0' };
 export const describeMcpServer = (server: McpServer) =>
   'url' in server ? (server.url.split('?')[0] ?? server.url) : server.command;
 
-export async function connectMcpServers(servers: McpServer[]): Promise<McpConnection> {
+export async function connectMcpServers(
+  servers: McpServer[],
+  options: ConnectOptions = {},
+): Promise<McpConnection> {
   const clients: Client[] = [];
   const failures: McpConnection['failures'] = [];
+  const leftOut: McpConnection['leftOut'] = [];
+  let closing = false;
   const listed = await Promise.all(
     servers.map(async (server) => {
       const client = new Client(CLIENT_INFO);
@@ -40,7 +52,14 @@ export async function connectMcpServers(servers: McpServer[]): Promise<McpConnec
         await client.connect(transportFor(server), { timeout: server.timeoutMs });
         clients.push(client);
         const { tools } = await client.listTools(undefined, { timeout: server.timeoutMs });
-        return tools.map((tool) => mcpTool(client, server, tool));
+        client.onclose = () => {
+          if (!closing) options.onLost?.(server);
+        };
+        const callable = tools.filter((tool) => toolNameSchema.safeParse(tool.name).success);
+        for (const tool of tools.filter((tool) => !callable.includes(tool))) {
+          leftOut.push({ server: describeMcpServer(server), tool: tool.name });
+        }
+        return callable.map((tool) => mcpTool(client, server, tool));
       } catch (error) {
         failures.push({ server: describeMcpServer(server), message: (error as Error).message });
         await client.close().catch(() => {});
@@ -51,10 +70,25 @@ export async function connectMcpServers(servers: McpServer[]): Promise<McpConnec
   return {
     tools: listed.flat(),
     failures,
+    leftOut,
     close: async () => {
+      closing = true;
       await Promise.allSettled(clients.map((client) => client.close()));
     },
   };
+}
+
+/** Logs the tools left out for their names, once per connection. */
+export function warnLeftOut(
+  connection: McpConnection,
+  logger: { warn(details: object, message: string): void },
+) {
+  for (const { server, tool } of connection.leftOut) {
+    logger.warn(
+      { server, tool },
+      `MCP tool left out: its name is not 1–64 letters, digits, _ or -, which an LLM can call`,
+    );
+  }
 }
 
 function transportFor(server: McpServer) {
@@ -66,7 +100,8 @@ function transportFor(server: McpServer) {
   return new StdioClientTransport({
     command: server.command,
     args: server.args,
-    ...(server.env && { env: { ...(process.env as Record<string, string>), ...server.env } }),
+    // The SDK adds PATH, HOME and the like: the child never sees this process's secrets.
+    ...(server.env && { env: server.env }),
     stderr: 'inherit',
   });
 }
@@ -91,6 +126,9 @@ function mcpTool(client: Client, server: McpServer, tool: ListedTool): McpTool {
       }
       const text = resultText(result);
       if (result.isError) throw new ToolCallError(`${tool.name} failed: ${text.slice(0, 200)}`);
+      if (Buffer.byteLength(text) > TOOL_RESULT_MAX_BYTES) {
+        throw new ToolCallError(`${tool.name} answered more than ${TOOL_RESULT_MAX_BYTES} bytes`);
+      }
       return text;
     },
   };

@@ -3,12 +3,12 @@
  * errors) and an MCP server built with the SDK.
  */
 import { join } from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { orderStatus, startMcpToolServer } from '../../test/support/mcp-tool-server.js';
 import { startToolServer } from '../../test/support/tool-server.js';
 import { PROJECT_ROOT } from '../paths.js';
 import type { SessionEventBody } from '../protocol.js';
-import { type HttpTool, httpToolSchema } from './declarations.js';
+import { type HttpTool, httpToolSchema, type McpServer } from './declarations.js';
 import { connectMcpServers } from './mcp-tools.js';
 import { createToolbox, type ToolboxOptions } from './toolbox.js';
 
@@ -32,6 +32,12 @@ const httpTool = (name: string, fields: Partial<HttpTool> = {}): HttpTool =>
     url: tools.urlOf(name),
     ...fields,
   });
+
+const stdioServer = () => ({
+  command: process.execPath,
+  args: [join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'stdio-server.mjs')],
+  timeoutMs: 10_000,
+});
 
 const toolbox = (options: Partial<ToolboxOptions> = {}) =>
   createToolbox({
@@ -150,6 +156,21 @@ describe('HTTP tools', () => {
     expect(tools.calls.map((call) => call.body.call_id)).toStrictEqual(['c8', 'c8']);
   });
 
+  it('refuse a redirect, and send even an idempotent call once', async () => {
+    tools.behave('get_weather', { redirectTo: tools.urlOf('elsewhere') });
+    const idempotent = httpTool('get_weather', { idempotent: true });
+    const outcome = await toolbox({ http: [idempotent] }).run(
+      'get_weather',
+      { city: 'Rome' },
+      'c10',
+    );
+    expect(outcome).toStrictEqual({
+      ok: false,
+      message: 'get_weather answered with a redirect, which is not followed',
+    });
+    expect(tools.calls.map((call) => call.path)).toStrictEqual(['/tools/get_weather']);
+  });
+
   it('refuse a result over 32 KiB rather than cut it', async () => {
     tools.behave('big', { result: 'x'.repeat(40_000) });
     const outcome = await toolbox({ http: [httpTool('big')] }).run('big', { city: 'Rome' }, 'c9');
@@ -212,18 +233,62 @@ describe('MCP servers', () => {
   });
 
   it('run a local server by its command (stdio)', async () => {
-    const script = join(PROJECT_ROOT, 'test', 'fixtures', 'mcp', 'stdio-server.mjs');
-    const connection = await connectMcpServers([
-      { command: process.execPath, args: [script], timeoutMs: 10_000 },
-    ]);
+    const connection = await connectMcpServers([stdioServer()]);
     try {
       expect(connection.failures).toStrictEqual([]);
       const box = toolbox({ mcp: connection.tools });
       expect(await box.run('add', { a: 2, b: 40 }, 'm2')).toStrictEqual({ ok: true, output: '42' });
       expect(await box.run('add', { a: 'two' }, 'm3')).toMatchObject({ ok: false });
+      expect(await box.run('big', {}, 'm4')).toStrictEqual({
+        ok: false,
+        message: 'big answered more than 32768 bytes',
+      });
     } finally {
       await connection.close();
     }
+  });
+
+  it('leave out a tool whose name an LLM cannot call, saying which', async () => {
+    const connection = await connectMcpServers([stdioServer()]);
+    try {
+      expect(connection.tools.map((tool) => tool.name)).toStrictEqual([
+        'add',
+        'env',
+        'big',
+        'exit',
+      ]);
+      expect(connection.leftOut).toStrictEqual([{ server: process.execPath, tool: 'docs.search' }]);
+    } finally {
+      await connection.close();
+    }
+  });
+
+  it('give a stdio server its env, and none of this process’s secrets', async () => {
+    process.env.TOOLBOX_TEST_SECRET = 'not for children';
+    const connection = await connectMcpServers([{ ...stdioServer(), env: { GREETING: 'hi' } }]);
+    try {
+      const outcome = await toolbox({ mcp: connection.tools }).run('env', {}, 'm5');
+      const env = JSON.parse(outcome.ok ? outcome.output : '{}') as Record<string, string>;
+      expect(env.GREETING).toBe('hi');
+      expect(env.PATH).toBe(process.env.PATH);
+      expect(env.TOOLBOX_TEST_SECRET).toBeUndefined();
+    } finally {
+      delete process.env.TOOLBOX_TEST_SECRET;
+      await connection.close();
+    }
+  });
+
+  it('say when a server’s connection is lost (a stdio server exited), and not when closed', async () => {
+    const lost: string[] = [];
+    const onLost = (server: McpServer) => lost.push('command' in server ? 'stdio' : 'http');
+    const crashing = await connectMcpServers([stdioServer()], { onLost });
+    await toolbox({ mcp: crashing.tools }).run('exit', {}, 'm6');
+    await vi.waitFor(() => expect(lost).toStrictEqual(['stdio']));
+    await crashing.close();
+
+    const closed = await connectMcpServers([stdioServer()], { onLost });
+    await closed.close();
+    expect(lost).toStrictEqual(['stdio']);
   });
 
   it('leave out a server that cannot be reached, saying which', async () => {

@@ -26,6 +26,8 @@ export interface ToolBehaviour {
   delayMs?: number;
   /** Answer this status instead (with a JSON error body). */
   status?: number;
+  /** Answer a 307 redirect to this URL instead. */
+  redirectTo?: string;
 }
 
 export interface ReceivedToolCall {
@@ -84,6 +86,11 @@ export async function startToolServer(secret: string): Promise<ToolServer> {
     });
     const behaviour = behaviours.get(body.tool) ?? {};
     await sleep(behaviour.delayMs ?? 0);
+    if (behaviour.redirectTo) {
+      response.writeHead(307, { location: behaviour.redirectTo });
+      response.end();
+      return;
+    }
     if (behaviour.status) {
       response.writeHead(behaviour.status, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: 'the tool server was told to fail' }));
