@@ -6,6 +6,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { z } from 'zod';
@@ -46,6 +47,15 @@ export type ServiceName = 'livekit' | 'api' | 'agent' | 'web';
 
 /** Vite's own port for the page (web/vite.config.ts). */
 export const WEB_DEV_PORT = 5173;
+
+/** Whether nothing listens on `port`, on any address (livekit-server listens on every one). */
+export function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer()
+      .once('error', () => resolve(false))
+      .listen(port, () => server.close(() => resolve(true)));
+  });
+}
 
 export interface Stack {
   apiUrl: string;

@@ -6,8 +6,7 @@
  * process dying.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { startStack, WEB_DEV_PORT } from './stack.js';
+import { portIsFree, startStack, WEB_DEV_PORT } from './stack.js';
 
 if (existsSync('.env')) process.loadEnvFile('.env');
 
@@ -29,10 +28,12 @@ const wanted = [
   ports.agentHealth,
   WEB_DEV_PORT,
 ];
-const taken = (await Promise.all(wanted.map(async (p) => ((await isFree(p)) ? [] : [p])))).flat();
+const taken = (
+  await Promise.all(wanted.map(async (p) => ((await portIsFree(p)) ? [] : [p])))
+).flat();
 if (taken.length > 0) {
   console.error(
-    `[start  ] port ${taken.join(', ')} on 127.0.0.1 ${taken.length > 1 ? 'are' : 'is'} in use (another \`npm start\`?): stop what holds them, or set API_PORT / AGENT_HEALTH_PORT`,
+    `[start  ] port ${taken.join(', ')} ${taken.length > 1 ? 'are' : 'is'} in use (another \`npm start\`?): stop what holds them, or set API_PORT / AGENT_HEALTH_PORT`,
   );
   process.exit(1);
 }
@@ -71,11 +72,3 @@ stack.exited.then(({ service, code }) => {
   console.error(`[start  ] ${service} exited (code ${code}); stopping the rest`);
   void stopAll(1);
 });
-
-function isFree(candidate: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer()
-      .once('error', () => resolve(false))
-      .listen(candidate, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}

@@ -159,7 +159,8 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
       const tools = toolbox?.specs.length ? toolbox.specs.map(openaiTool) : undefined;
       for (let round = 0; ; round++) {
         let words = '';
-        const rounds = streamRound(conversation, tools, round === MAX_TOOL_STEPS, signal);
+        const lastRound = round === MAX_TOOL_STEPS;
+        const rounds = streamRound(conversation, tools, lastRound, signal);
         let next = await rounds.next();
         for (; !next.done; next = await rounds.next()) {
           words += next.value;
@@ -168,7 +169,7 @@ export function createChatLlm(config: ProvidersConfig, options: ChatLlmOptions =
         const calls = next.value;
         if (calls.length === 0 || !toolbox || signal.aborted) return;
         // The last round asks for words only: a provider that sends tool calls anyway is not obeyed.
-        if (round >= MAX_TOOL_STEPS) {
+        if (lastRound) {
           if (words) return;
           throw apiError(
             502,

@@ -32,11 +32,11 @@ const RECONNECT_AFTER_MS = 30_000;
 /** Reads TOOLS_FILE (a bad one throws, naming the problem) and starts connecting the MCP servers. */
 export async function openChatTools(config: ToolsConfig, logger: Logger): Promise<ChatTools> {
   const setup = await loadToolsSetup(config);
-  if (setup.http.length > 0 && !config.TOOLS_SIGNING_SECRET) {
-    logger.warn('TOOLS_SIGNING_SECRET is not set: HTTP tool calls go unsigned');
-  }
   if (setup.http.length > 0) {
     logger.info({ tools: setup.http.map((tool) => tool.name) }, 'HTTP tools configured');
+    if (!config.TOOLS_SIGNING_SECRET) {
+      logger.warn('TOOLS_SIGNING_SECRET is not set: HTTP tool calls go unsigned');
+    }
   }
   const servers = setup.mcp.map((server) => mcpServerSlot(server, logger));
   return {

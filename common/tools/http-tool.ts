@@ -70,18 +70,18 @@ async function post(tool: HttpTool, body: string, call: HttpToolCall): Promise<s
       },
       body,
       signal,
-      redirect: 'error',
+      redirect: 'manual',
     });
   } catch (error) {
     if (timeout.aborted) throw new ToolCallError(`no answer within ${tool.timeoutMs} ms`);
     if (call.signal?.aborted) throw error;
-    if (((error as Error).cause as Error | undefined)?.message === 'unexpected redirect') {
-      throw new ToolCallError('answered with a redirect, which is not followed');
-    }
     throw new RetryableToolError(`could not be reached (${(error as Error).cause ?? error})`);
   }
   try {
     const text = await readLimited(response);
+    if (response.status >= 300 && response.status < 400) {
+      throw new ToolCallError('answered with a redirect, which is not followed');
+    }
     if (RETRYABLE_STATUS.has(response.status)) {
       throw new RetryableToolError(`answered HTTP ${response.status}`);
     }

@@ -21,8 +21,8 @@ export interface McpConnection {
   tools: McpTool[];
   /** The servers that could not be reached or listed, with why. */
   failures: { server: string; message: string }[];
-  /** Tools left out because an LLM could not call them by their name (OpenAI's rule). */
-  leftOut: { server: string; tool: string }[];
+  /** Tools left out because an LLM could not call them by their name (OpenAI's rule), with why. */
+  leftOut: { server: string; tool: string; reason: string }[];
   close(): Promise<void>;
 }
 
@@ -55,11 +55,16 @@ export async function connectMcpServers(
         client.onclose = () => {
           if (!closing) options.onLost?.(server);
         };
-        const callable = tools.filter((tool) => toolNameSchema.safeParse(tool.name).success);
-        for (const tool of tools.filter((tool) => !callable.includes(tool))) {
-          leftOut.push({ server: describeMcpServer(server), tool: tool.name });
+        const callable: McpTool[] = [];
+        for (const tool of tools) {
+          const name = toolNameSchema.safeParse(tool.name);
+          if (name.success) callable.push(mcpTool(client, server, tool));
+          else {
+            const reason = name.error.issues[0]?.message ?? 'not a tool name';
+            leftOut.push({ server: describeMcpServer(server), tool: tool.name, reason });
+          }
         }
-        return callable.map((tool) => mcpTool(client, server, tool));
+        return callable;
       } catch (error) {
         failures.push({ server: describeMcpServer(server), message: (error as Error).message });
         await client.close().catch(() => {});
@@ -83,11 +88,8 @@ export function warnLeftOut(
   connection: McpConnection,
   logger: { warn(details: object, message: string): void },
 ) {
-  for (const { server, tool } of connection.leftOut) {
-    logger.warn(
-      { server, tool },
-      `MCP tool left out: its name is not 1–64 letters, digits, _ or -, which an LLM can call`,
-    );
+  for (const leftOut of connection.leftOut) {
+    logger.warn(leftOut, 'MCP tool left out: an LLM cannot call it by its name');
   }
 }
 

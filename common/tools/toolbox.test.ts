@@ -257,7 +257,13 @@ describe('MCP servers', () => {
         'big',
         'exit',
       ]);
-      expect(connection.leftOut).toStrictEqual([{ server: process.execPath, tool: 'docs.search' }]);
+      expect(connection.leftOut).toStrictEqual([
+        {
+          server: process.execPath,
+          tool: 'docs.search',
+          reason: 'must be 1–64 letters, digits, _ or -',
+        },
+      ]);
     } finally {
       await connection.close();
     }

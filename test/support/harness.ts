@@ -4,9 +4,8 @@
  * wire protocols. Everything listens on free loopback ports; logs go to test-artifacts/logs.
  */
 import { createWriteStream, mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { type Stack, startStack } from '../../scripts/stack.js';
+import { portIsFree, type Stack, startStack } from '../../scripts/stack.js';
 import { type DeepgramServer, startDeepgramServer } from '../providers/deepgram.js';
 import { type OpenAIServer, startOpenAIServer } from '../providers/openai.js';
 
@@ -32,15 +31,7 @@ export const TEST_PROVIDER_KEYS = {
 export async function freePort(): Promise<number> {
   for (;;) {
     const port = 10_000 + Math.floor(Math.random() * 20_000);
-    const server = createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, () => resolve(true));
-    });
-    if (free) {
-      await new Promise((resolve) => server.close(resolve));
-      return port;
-    }
+    if (await portIsFree(port)) return port;
   }
 }
 
